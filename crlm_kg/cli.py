@@ -1,0 +1,71 @@
+"""crlm-kg command line: a thin layer over the library. Heavy imports happen inside the commands, so `--help` is fast.
+
+Exit codes: 0 success; 1 findings (validation violations, check errors); 2 bad input (file, line and reason on one
+line on stderr, never a traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import __version__
+
+
+def _date(text: str):
+    import datetime as dt
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
+
+
+def cmd_recommend(args) -> int:
+    from .recommend import Engine
+    from .render import result_to_json, result_to_text, results_to_turtle
+
+    engine = Engine()
+    results = engine.evaluate_files(args.inputs, as_of=args.as_of)
+    out = sys.stdout
+    if args.format == "json":
+        docs = [result_to_json(r, args.lang) for r in results]
+        json.dump(docs[0] if len(docs) == 1 else docs, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    elif args.format == "turtle":
+        out.flush()
+        sys.stdout.buffer.write(results_to_turtle(results, __version__))
+    else:
+        out.write("\n".join(result_to_text(r, args.lang) for r in results))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="crlm-kg", description="The Chinese CRLM guideline (2023) as a computable knowledge graph.")
+    p.add_argument("--version", action="version", version=f"crlm-kg {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser("recommend", help="patient RDF in, explained recommendations and flags out")
+    r.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="patient Turtle files or directories of them")
+    r.add_argument("--format", choices=["text", "json", "turtle"], default="text")
+    r.add_argument("--lang", choices=["zh", "en"], default="en")
+    r.add_argument("--as-of", type=_date, default=None, metavar="DATE", help="evaluation date (default: today)")
+    r.set_defaults(func=cmd_recommend)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    from .errors import InputError
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"crlm-kg: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130

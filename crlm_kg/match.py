@@ -1,0 +1,106 @@
+"""The generic criteria matcher: three-valued evaluation of criteria (data) against patient facts.
+
+A criterion is met, not met or unknown (the fact is missing). Met criteria give the `because` facts, unknown ones
+give missing-data flags, not-met ones say why not. Operators are defined in ontology/crlm.ttl; this module only
+implements their documented semantics.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .guideline import Criterion
+from .namespaces import CRLM
+
+MET, NOT_MET, UNKNOWN = "met", "not-met", "unknown"
+
+
+@dataclass
+class Fact:
+    feature: str
+    value: object
+    source: str          # graph the fact came from: the record, a derivation rule or the RL reasoner
+
+
+@dataclass
+class Outcome:
+    status: str
+    because: list = field(default_factory=list)      # Facts that satisfied the criterion
+    missing: list = field(default_factory=list)      # features whose absence made it unknown
+    failed: list = field(default_factory=list)       # (criterion, facts) that were not met
+
+
+def _num(x):
+    if isinstance(x, bool) or x is None:
+        return None
+    if isinstance(x, (int, Decimal)):
+        return x
+    if isinstance(x, float):
+        return Decimal(str(x))
+    return None
+
+
+def compare_value(criterion: Criterion, thresholds: dict):
+    if criterion.threshold is not None:
+        return thresholds.get(criterion.threshold)
+    return criterion.values[0] if criterion.values else None
+
+
+def _leaf(c: Criterion, facts: dict, thresholds: dict) -> Outcome:
+    present: list[Fact] = facts.get(c.feature, [])
+    op = c.op
+    if op == CRLM.absent:
+        return Outcome(MET, because=[Fact(c.feature, None, "")]) if not present else Outcome(NOT_MET, failed=[(c, present)])
+    if op == CRLM.includes:
+        hit = [f for f in present if f.value in c.values]
+        return Outcome(MET, because=hit) if hit else Outcome(NOT_MET, failed=[(c, present)])
+    if op == CRLM.excludes:
+        hit = [f for f in present if f.value in c.values]
+        return Outcome(NOT_MET, failed=[(c, hit)]) if hit else Outcome(MET, because=[Fact(c.feature, None, "")])
+    if not present:
+        return Outcome(UNKNOWN, missing=[c.feature])
+    if op in (CRLM.equals, CRLM.oneOf):
+        hit = [f for f in present if f.value in c.values]
+        return Outcome(MET, because=hit) if hit else Outcome(NOT_MET, failed=[(c, present)])
+    if op in (CRLM.notEquals, CRLM.noneOf):
+        hit = [f for f in present if f.value in c.values]
+        return Outcome(NOT_MET, failed=[(c, hit)]) if hit else Outcome(MET, because=present)
+    limit = _num(compare_value(c, thresholds))
+    values = [(f, _num(f.value)) for f in present]
+    if limit is None or any(v is None for _, v in values):
+        return Outcome(NOT_MET, failed=[(c, present)])
+    test = {CRLM.lessThan: lambda v: v < limit, CRLM.lessOrEqual: lambda v: v <= limit,
+            CRLM.greaterThan: lambda v: v > limit, CRLM.greaterOrEqual: lambda v: v >= limit}.get(op)
+    if test is None:
+        return Outcome(NOT_MET, failed=[(c, present)])
+    ok = [f for f, v in values if test(v)]
+    return Outcome(MET, because=ok) if len(ok) == len(values) else Outcome(NOT_MET, failed=[(c, present)])
+
+
+def evaluate(c: Criterion, facts: dict, thresholds: dict) -> Outcome:
+    if c.kind == "leaf":
+        return _leaf(c, facts, thresholds)
+    outs = [evaluate(m, facts, thresholds) for m in c.members]
+    return combine(outs, any_of=(c.kind == "any"))
+
+
+def combine(outs: list[Outcome], any_of: bool = False) -> Outcome:
+    met = [o for o in outs if o.status == MET]
+    unknown = [o for o in outs if o.status == UNKNOWN]
+    failed = [f for o in outs for f in o.failed]
+    if any_of:
+        if met:
+            return Outcome(MET, because=[f for o in met for f in o.because])
+        if unknown:
+            return Outcome(UNKNOWN, missing=[m for o in unknown for m in o.missing], failed=failed)
+        return Outcome(NOT_MET, failed=failed)
+    if any(o.status == NOT_MET for o in outs):
+        return Outcome(NOT_MET, failed=failed)
+    if unknown:
+        return Outcome(UNKNOWN, missing=[m for o in unknown for m in o.missing],
+                       because=[f for o in met for f in o.because])
+    return Outcome(MET, because=[f for o in outs for f in o.because])
+
+
+def evaluate_all(criteria, facts: dict, thresholds: dict) -> Outcome:
+    return combine([evaluate(c, facts, thresholds) for c in criteria])

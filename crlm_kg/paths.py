@@ -1,0 +1,41 @@
+"""Where the guideline data files live. The only module that knows the layout of the data directories."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# Data directories sit beside the package in a source checkout; an installed wheel carries them under crlm_kg/data.
+_ROOT_CANDIDATES = [PACKAGE_DIR.parent, PACKAGE_DIR / "data"]
+ROOT = Path(os.environ.get("CRLM_KG_DATA") or next(
+    (p for p in _ROOT_CANDIDATES if (p / "ontology" / "crlm.ttl").is_file()), PACKAGE_DIR.parent))
+
+ONTOLOGY_DIR = ROOT / "ontology"
+SHAPES_DIR = ROOT / "shapes"
+QUERIES_DIR = ROOT / "queries"
+DERIVE_DIR = QUERIES_DIR / "derive"
+QC_DIR = QUERIES_DIR / "qc"
+LIBRARY_DIR = QUERIES_DIR / "library"
+EXAMPLES_DIR = ROOT / "examples" / "patients"
+
+
+def ontology_files() -> list[Path]:
+    """Every Turtle file of the ontology: the modules, then the chapter files in order."""
+    return sorted(ONTOLOGY_DIR.glob("*.ttl")) + sorted((ONTOLOGY_DIR / "guideline").glob("*.ttl"))
+
+
+def shape_files() -> list[Path]:
+    return sorted(SHAPES_DIR.glob("*.ttl"))
+
+
+def derive_rules() -> list[Path]:
+    """Derivation rules, applied in file-name order (rules may build on earlier ones)."""
+    return sorted(DERIVE_DIR.glob("*.rq"))
+
+
+def qc_queries() -> list[Path]:
+    return sorted(QC_DIR.glob("*-violation.rq"))
+
+
+def library_queries() -> list[Path]:
+    return sorted(LIBRARY_DIR.glob("*.rq"))

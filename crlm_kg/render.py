@@ -1,0 +1,221 @@
+"""Render patient results: JSON (the contract in shared/contract/recommend-json.md), text, and Turtle with PROV-O."""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+
+import pyoxigraph as ox
+
+from .match import Fact
+from .namespaces import BASE, BATCH_GRAPH, CRLM, GUIDELINE_IRI, PREFIXES, PROV, RDF_TYPE, RDFS, XSD, compact
+from .terms import display
+
+_CRLM = CRLM
+CONTRACT_FIELDS_NOTE = "Extra keys beyond the contract: source, as_of, settings, source_text_en, schedule, removed_actions, withheld, blocks, because[].feature/value/derived_by."
+
+
+def _label_pair(g, iri):
+    return {"iri": iri, "label_en": g.label(iri, "en"), "label_zh": g.label(iri, "zh")}
+
+
+def _fact_json(g, f: Fact) -> dict:
+    name_en, name_zh = g.label(f.feature, "en"), g.label(f.feature, "zh")
+    if f.value is None:
+        return {"fact": f.feature, "label_en": f"{name_en}: not recorded", "label_zh": f"{name_zh}:无记录",
+                "feature": f.feature, "value": None, "derived_by": None}
+    if isinstance(f.value, str) and f.value.startswith(("http://", "https://")):
+        label_en, label_zh, value = g.label(f.value, "en"), g.label(f.value, "zh"), f.value
+        fact = f.value
+    else:
+        label_en = label_zh = display(f.value)
+        value = display(f.value) if not isinstance(f.value, (bool, int)) else f.value
+        fact = f.feature
+    return {"fact": fact, "label_en": f"{name_en}: {label_en}", "label_zh": f"{name_zh}:{label_zh}",
+            "feature": f.feature, "value": value,
+            "derived_by": None if f.source == BATCH_GRAPH else f.source}
+
+
+def _because(g, facts) -> list:
+    out, seen = [], set()
+    for f in facts:
+        key = (f.feature, str(f.value))
+        if key not in seen:
+            seen.add(key)
+            out.append(_fact_json(g, f))
+    return out
+
+
+def _first(result, feature):
+    vals = result.fact_values(feature)
+    return vals[0] if vals else None
+
+
+def derived_json(result) -> dict:
+    g = result.engine.g
+    timing = _first(result, CRLM.timing)
+    site = _first(result, CRLM.primarySite)
+    side = _first(result, CRLM.primarySide)
+    crs = _first(result, CRLM.clinicalRiskScore)
+    return {
+        "timing": g.notation(timing) if timing else None,
+        "primary_side": (g.notation(site) if site and g.notation(site) else None) or (g.notation(side) if side else None),
+        "clinical_risk_score": int(crs) if crs is not None else None,
+        "classes": [_label_pair(g, c) for c in result.classes],
+    }
+
+
+def recommendation_json(g, gr) -> dict:
+    rec = gr.rec
+    actions = []
+    for a in gr.actions:
+        info = g.actions.get(a)
+        actions.append({"key": info.key if info else a.rsplit("/", 1)[-1], "iri": a,
+                        "label_en": g.label(a, "en"), "label_zh": g.label(a, "zh"),
+                        "codes": [dict(c) for c in info.codes] if info else []})
+    return {
+        "iri": rec.iri,
+        "section": g.section_number(rec.section),
+        "strength": g.notation(rec.strength),
+        "evidence_level": g.notation(rec.level),
+        "grade": g.notation(rec.grade),
+        "setting": g.notation(rec.settings[0]) if rec.settings else None,
+        "label_en": g.label(rec.iri, "en"),
+        "label_zh": g.label(rec.iri, "zh"),
+        "source_text_zh": g.text(rec.iri, CRLM.sourceText, "zh"),
+        "actions": actions,
+        "because": _because(g, gr.because),
+        "settings": [g.notation(s) for s in rec.settings],
+        "source_text_en": g.text(rec.iri, CRLM.sourceText, "en"),
+        "schedule": [dict((k, float(v) if v is not None else None) for k, v in s.items()) for s in rec.schedules],
+        "removed_actions": [{"key": g.actions[a].key if a in g.actions else a,
+                             "requirements": [req.iri for req, _ in fails]} for a, fails in gr.removed],
+    }
+
+
+def flag_json(f) -> dict:
+    out = {"kind": f.kind, "severity": f.severity, "constraint": f.constraint, "focus": f.focus, "path": f.path,
+           "action": f.action, "section": f.section, "message_en": f.message_en, "message_zh": f.message_zh}
+    out.update(f.extra)
+    return out
+
+
+def result_to_json(result, lang: str = "en") -> dict:
+    g = result.engine.g
+    return {
+        "patient": result.patient,
+        "guideline": {"iri": GUIDELINE_IRI, "version": g.notation(GUIDELINE_IRI) or "2023"},
+        "derived": derived_json(result),
+        "recommendations": [recommendation_json(g, gr) for gr in result.recommendations],
+        "flags": [flag_json(f) for f in result.flags],
+        "withheld": [{"iri": rec.iri, "section": g.section_number(rec.section),
+                      "label_en": g.label(rec.iri, "en"), "label_zh": g.label(rec.iri, "zh"),
+                      "requirements": sorted({req.iri for _, fails in removed for req, _ in fails})}
+                     for rec, removed in result.withheld],
+        "source": result.source,
+        "as_of": result.as_of.isoformat(),
+    }
+
+
+# ---------------------------------------------------------------------- text
+def result_to_text(result, lang: str = "en") -> str:
+    g = result.engine.g
+    zh = lang == "zh"
+    L = lambda iri: g.label(iri, lang)  # noqa: E731
+    d = derived_json(result)
+    lines = [f"{'患者' if zh else 'Patient'} {compact(result.patient)}   ({result.source}, {'评估日期' if zh else 'as of'} {result.as_of})"]
+    lines.append(("推导状态" if zh else "Derived") + f": timing={d['timing']}  side={d['primary_side']}  CRS={d['clinical_risk_score']}")
+    if result.classes:
+        lines.append("  " + ", ".join(L(c) for c in result.classes))
+    lines.append("")
+    lines.append("推荐" if zh else "Recommendations")
+    current = None
+    for gr in result.recommendations:
+        rec = gr.rec
+        if rec.strength != current:
+            current = rec.strength
+            lines.append(f"  == {L(rec.strength).upper() if not zh else L(rec.strength)} ==")
+        ev = ""
+        if rec.level:
+            ev = f" ({g.notation(rec.level)}, {g.notation(rec.grade)})"
+        lines.append(f"  • [{g.section_number(rec.section)}] {L(rec.iri)}{ev}")
+        lines.append(f"      {'措施' if zh else 'actions'}: " + ", ".join(L(a) for a in gr.actions))
+        because = _because(g, gr.because)
+        if because:
+            lines.append(f"      {'依据' if zh else 'because'}: " + "; ".join(b["label_zh" if zh else "label_en"] for b in because))
+        src = g.text(rec.iri, CRLM.sourceText, "zh")
+        if src:
+            lines.append(f"      {'原文' if zh else 'source'}: {src}")
+    if not result.recommendations:
+        lines.append("  " + ("(无)" if zh else "(none)"))
+    lines.append("")
+    lines.append("警示" if zh else "Flags")
+    for f in result.flags:
+        msg = f.message_zh if zh else f.message_en
+        lines.append(f"  ! [{f.severity}] {f.kind} [{f.section}] {msg}")
+    if not result.flags:
+        lines.append("  " + ("(无)" if zh else "(none)"))
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------- turtle
+def results_to_turtle(results, engine_version: str, generated: _dt.datetime | None = None) -> bytes:
+    generated = generated or _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    N, L = ox.NamedNode, ox.Literal
+    T = N(RDF_TYPE)
+    triples = []
+    add = lambda s, p, o: triples.append(ox.Triple(s, N(p) if isinstance(p, str) else p, o))  # noqa: E731
+    engine = N(BASE + "engine/" + engine_version)
+    add(engine, RDF_TYPE, N(PROV.SoftwareAgent))
+    add(engine, RDFS.label, L(f"crlm-kg {engine_version}"))
+    for r in results:
+        g = r.engine.g
+        pid = hashlib.sha1(r.patient.encode()).hexdigest()[:12]
+        base = BASE + f"result/{pid}/"
+        run = N(base + "evaluation")
+        add(run, RDF_TYPE, N(CRLM.Evaluation))
+        add(run, RDF_TYPE, N(PROV.Activity))
+        add(run, CRLM.forPatient, N(r.patient))
+        add(run, PROV.used, N(GUIDELINE_IRI))
+        add(run, PROV.used, N(r.patient))
+        add(run, PROV.wasAssociatedWith, engine)
+        add(run, PROV.endedAtTime, L(generated.isoformat(), datatype=N(XSD.dateTime)))
+        add(run, CRLM.asOfDate, L(r.as_of.isoformat(), datatype=N(XSD.date)))
+        add(run, CRLM.sourceFile, L(str(r.source)))
+        for c in r.classes:
+            add(N(r.patient), RDF_TYPE, N(c))
+        for gr in r.recommendations:
+            node = N(base + "rec/" + gr.rec.iri.rsplit("/", 1)[-1])
+            add(node, RDF_TYPE, N(CRLM.RecommendationResult))
+            add(node, RDF_TYPE, N(PROV.Entity))
+            add(node, CRLM.forPatient, N(r.patient))
+            add(node, CRLM.recommendation, N(gr.rec.iri))
+            add(node, PROV.wasDerivedFrom, N(gr.rec.iri))
+            add(node, PROV.wasGeneratedBy, run)
+            add(node, PROV.generatedAtTime, L(generated.isoformat(), datatype=N(XSD.dateTime)))
+            for a in gr.actions:
+                add(node, CRLM.givenAction, N(a))
+            for i, f in enumerate(gr.because):
+                b = N(node.value + f"/because/{i}")
+                add(node, CRLM.becauseFact, b)
+                add(b, CRLM.feature, N(f.feature))
+                if f.value is not None:
+                    add(b, CRLM.factValue, N(f.value) if isinstance(f.value, str) and f.value.startswith("http") else L(display(f.value)))
+                if f.source and f.source != BATCH_GRAPH:
+                    add(b, PROV.wasDerivedFrom, N(f.source))
+        for i, f in enumerate(r.flags):
+            node = N(base + f"flag/{i}")
+            add(node, RDF_TYPE, N(CRLM.FlagResult))
+            add(node, PROV.wasGeneratedBy, run)
+            add(node, CRLM.forPatient, N(r.patient))
+            add(node, CRLM.flagKind, L(f.kind))
+            add(node, CRLM.severity, L(f.severity))
+            add(node, CRLM.constraint, N(f.constraint))
+            add(node, CRLM.focus, N(f.focus) if f.focus.startswith("http") else L(f.focus))
+            if f.path:
+                add(node, CRLM.flagPath, N(f.path))
+            if f.section:
+                add(node, CRLM.flagSection, L(f.section))
+            add(node, CRLM.message, L(f.message_en, language="en"))
+            add(node, CRLM.message, L(f.message_zh, language="zh"))
+    prefixes = {k: PREFIXES[k] for k in ("crlm", "act", "rec", "prov", "xsd", "rdfs", "crlmr", "ex")}
+    return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)

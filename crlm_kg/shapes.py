@@ -1,0 +1,96 @@
+"""The fast path for the SPARQL-based SHACL shapes of shapes/: each constraint's SELECT runs once over the whole batch.
+
+SHACL-SPARQL pre-binds $this to each focus node. Here the target (sh:targetClass) is joined into the query instead,
+so one query answers for every patient of a batch; for the shapes of this project (one focus class, $this used as a
+plain variable) the results are the same, and tests/test_shacl.py checks them against pySHACL, the reference engine.
+Messages ({?var} templates, zh and en), severities, flag kinds and sections are read from the shapes graph.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from .guideline import SHAPES_GRAPH, Guideline
+from .namespaces import CRLM, SH, sparql_prefixes
+from .terms import display, to_python
+
+SEVERITY = {SH.Violation: "violation", SH.Warning: "warning", SH.Info: "info"}
+
+
+@dataclass
+class CompiledShape:
+    shape: str
+    constraint: str
+    query: str
+    kind: str
+    severity: str
+    section: str
+    messages: dict
+
+
+def _inject_target(select: str, target_class: str) -> str:
+    text = select.replace("$this", "?this")
+    m = re.search(r"\bWHERE\s*\{", text, re.IGNORECASE)
+    if not m:
+        raise ValueError("SELECT without WHERE")
+    return text[:m.end()] + f" ?this a <{target_class}> . " + text[m.end():]
+
+
+class FlagShapes:
+    def __init__(self, g: Guideline):
+        self.g = g
+        self.shapes: list[CompiledShape] = []
+        q = lambda text: g.store.query(sparql_prefixes() + text, default_graph=ox.NamedNode(SHAPES_GRAPH))  # noqa: E731
+        prefixes: dict = defaultdict(dict)
+        for r in q("SELECT ?c ?p ?ns WHERE { ?c sh:prefixes/owl:imports*/sh:declare ?d . ?d sh:prefix ?p ; sh:namespace ?ns }"):
+            prefixes[r["c"]][r["p"].value] = r["ns"].value
+        rows = q("""SELECT ?shape ?c ?select ?cls ?kind ?sev ?sec WHERE {
+                      ?shape sh:targetClass ?cls ; sh:sparql ?c . ?c sh:select ?select .
+                      FILTER NOT EXISTS { ?c sh:deactivated true }
+                      OPTIONAL { ?shape crlm:flagKind ?kind } OPTIONAL { ?shape sh:severity ?sev }
+                      OPTIONAL { ?shape crlm:section ?sec } } ORDER BY ?shape ?c""")
+        for r in rows:
+            c = r["c"]
+            msgs: dict = {}
+            for m in g.store.quads_for_pattern(c, ox.NamedNode(SH.message), None, ox.NamedNode(SHAPES_GRAPH)):
+                msgs[m.object.language or ""] = m.object.value
+            if not msgs:
+                for m in g.store.quads_for_pattern(r["shape"], ox.NamedNode(SH.message), None, ox.NamedNode(SHAPES_GRAPH)):
+                    msgs[m.object.language or ""] = m.object.value
+            pfx = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(prefixes.get(c, {}).items()))
+            self.shapes.append(CompiledShape(
+                shape=r["shape"].value, constraint=c.value if isinstance(c, ox.NamedNode) else r["shape"].value,
+                query=pfx + _inject_target(r["select"].value, r["cls"].value),
+                kind=r["kind"].value if r["kind"] is not None else "data-contradiction",
+                severity=SEVERITY.get(r["sev"].value if r["sev"] is not None else SH.Violation, "violation"),
+                section=g.section_number(r["sec"].value) if r["sec"] is not None else "",
+                messages=msgs))
+
+    def format(self, template: str, row, lang: str) -> str:
+        def sub(m):
+            term = row[m.group(1)]
+            if term is None:
+                return m.group(0)
+            if isinstance(term, ox.NamedNode):
+                return self.g.label(term.value, lang)
+            return display(to_python(term))
+        return re.sub(r"\{[?$](\w+)\}", sub, template)
+
+    def run(self, store: ox.Store) -> dict:
+        """patient IRI → list of Flag, for every shape result over the current batch."""
+        from .recommend import Flag
+        out: dict = defaultdict(list)
+        for s in self.shapes:
+            for row in store.query(s.query, use_default_graph_as_union=True):
+                this = row["this"]
+                focus = this.value
+                path = row["path"].value if row["path"] is not None else None
+                out[focus].append(Flag(s.kind, s.severity, s.shape, focus, s.section,
+                                       self.format(s.messages.get("en", s.messages.get("", "")), row, "en"),
+                                       self.format(s.messages.get("zh", s.messages.get("", "")), row, "zh"),
+                                       path=path))
+        return out
+

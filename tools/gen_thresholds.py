@@ -1,0 +1,72 @@
+"""One-off generator used to write ontology/thresholds.ttl from a compact table (kept for provenance).
+
+Run: python tools/gen_thresholds.py > ontology/thresholds.ttl
+"""
+ROWS = [
+ # name, value, unit, feature, section, zh, en, assumption
+ ("flr-min-synchronous", "40", "%", "futureLiverRemnantPercent", "4.1.4.1", "同时性肝切除剩余肝脏体积下限", "minimum future liver remnant, synchronous resection", False),
+ ("flr-min-metachronous", "30", "%", "futureLiverRemnantPercent", "4.1.4.1", "异时性肝切除剩余肝脏体积下限", "minimum future liver remnant, metachronous resection", False),
+ ("flr-indication-lower", "30", "%", "futureLiverRemnantPercent", "4.1.1.1", "手术适应证剩余肝脏体积范围下界(≥30%~40%)", "lower end of the remnant range in the indications (≥30%–40%)", False),
+ ("flr-indication-upper", "40", "%", "futureLiverRemnantPercent", "4.1.1.1", "手术适应证剩余肝脏体积范围上界(≥30%~40%)", "upper end of the remnant range in the indications (≥30%–40%)", False),
+ ("pve-flr-below", "30", "%", "futureLiverRemnantPercent", "4.1.4.4", "门静脉栓塞适用的剩余肝脏体积上限(<30%)", "remnant below which portal vein embolisation is used (<30%)", False),
+ ("pve-flr-chemo-upper", "40", "%", "futureLiverRemnantPercent", "4.1.4.4", "强烈化疗肝损伤患者门静脉栓塞的剩余肝脏体积上界(30%~40%)", "upper remnant for portal vein embolisation after intensive chemotherapy with liver injury (30%–40%)", False),
+ ("simultaneous-max-resection", "60", "%", "plannedResectionPercent", "4.1.2.1", "一期同步切除的肝切除量上限(<60%)", "maximum liver resection for simultaneous resection (<60%)", False),
+ ("metachronous-max-resection", "70", "%", "plannedResectionPercent", "4.1.3", "异时性肝转移(无肝硬化)肝切除量上限(<70%)", "maximum liver resection for metachronous metastases without cirrhosis (<70%)", False),
+ ("margin-min-mm", "1", "mm", "expectedMarginMm", "4.1.4.1", "R0切缘下限(>1 mm)", "minimum R0 margin (>1 mm)", False),
+ ("hepatic-veins-min", "1", "1", "hepaticVeinsPreserved", "4.1.4.1", "至少保留的肝静脉数(3根中的1根)", "minimum hepatic veins kept (1 of 3)", False),
+ ("rfa-max-diameter", "3", "cm", "largestLesionDiameterCm", "6.2.1.1", "射频消融肝转移灶最大直径上限(<3 cm)", "maximum lesion diameter for radiofrequency ablation (<3 cm)", False),
+ ("rfa-max-lesions", "5", "1", "liverLesionCount", "6.2.1.1", "一次射频消融最多病灶数(5枚)", "maximum lesions ablated per session (5)", False),
+ ("sbrt-max-diameter", "3", "cm", "largestLesionDiameterCm", "6.2.2", "SBRT肝脏寡转移灶直径上限(≤3 cm)", "maximum diameter for SBRT of liver oligometastases (≤3 cm)", False),
+ ("neoadjuvant-max-cycles", "6", "1", "cycles", "5.1.1", "新辅助化疗周期上限(≤6个周期)", "maximum neoadjuvant chemotherapy cycles (≤6)", False),
+ ("perioperative-max-months", "6", "mo", "durationMonths", "5.2", "手术前后化疗总时长上限(≤6个月)", "maximum total perioperative chemotherapy (≤6 months)", False),
+ ("oxaliplatin-window-months", "12", "mo", "oxaliplatinAdjuvantWithin12Months", "3.2.2.2.2", "奥沙利铂辅助化疗至肝转移的时间窗(12个月)", "window from oxaliplatin adjuvant chemotherapy to liver metastases (12 months)", False),
+ ("chemo-window-months", "12", "mo", "chemotherapyWithin12MonthsBeforeLM", "5.1.2", "化疗至肝转移的时间窗(12个月)", "window from chemotherapy to liver metastases (12 months)", False),
+ ("crs-max-low-risk", "3", "1", "clinicalRiskScore", "5.1.1", "不良预后因素界值:CRS<3", "clinical risk score below which prognosis is favourable (CRS <3)", False),
+ ("crs-dfi-months", "12", "mo", "diseaseFreeIntervalMonths", "5.1.1", "CRS计分:无病间期<12个月", "CRS item: disease-free interval <12 months", False),
+ ("crs-cea", "200", "ng/mL", "ceaNgPerMl", "5.1.1", "CRS计分:CEA>200 ng/mL", "CRS item: CEA >200 ng/mL", False),
+ ("crs-size-cm", "5", "cm", "largestLesionDiameterCm", "5.1.1", "CRS计分:最大肝转移灶>5 cm", "CRS item: largest tumour >5 cm", False),
+ ("crs-count", "1", "1", "liverLesionCount", "5.1.1", "CRS计分:肝转移灶>1个", "CRS item: more than one liver tumour", False),
+ ("high-rectal-min-distance", "12", "cm", "distanceFromAnalVergeCm", "2.2.1", "高位直肠癌:肿瘤下缘距肛缘>12 cm", "high rectal cancer: lower edge >12 cm from the anal verge", False),
+ ("stage2-min-nodes", "12", "1", "lymphNodesExamined", "2.4.1", "Ⅱ期高危因素:淋巴结活检数量<12枚", "stage II high-risk factor: fewer than 12 nodes examined", False),
+ ("staged-interval-min-weeks", "4", "wk", None, "4.1.2.2", "二期切除肝转移灶的时机下界(原发灶术后4周)", "earliest staged liver resection (4 weeks after the primary)", False),
+ ("staged-interval-max-weeks", "6", "wk", None, "4.1.2.2", "二期切除肝转移灶的时机上界(原发灶术后6周)", "latest staged liver resection without systemic therapy (6 weeks after the primary)", False),
+ ("staged-interval-max-months-systemic", "3", "mo", None, "4.1.2.2", "行系统性治疗时二期肝切除的时机上限(原发灶术后3个月内)", "latest staged liver resection with systemic therapy in between (within 3 months of the primary)", False),
+ ("ecog-fit-max", "1", "1", "ecogScore", None, "操作性假设:ECOG≤1视为适合高强度治疗", "operational assumption: ECOG ≤1 counts as fit for intensive therapy", True),
+ ("ecog-unfit-min", "3", "1", "ecogScore", None, "操作性假设:ECOG≥3视为不适合高强度治疗", "operational assumption: ECOG ≥3 counts as unfit for intensive therapy", True),
+]
+
+HEAD = """# crlm-kg: guideline thresholds, each number written once. GENERATED by tools/gen_thresholds.py: edit the table there.
+# Chapter files may declare further thresholds in the same namespace.
+@prefix crlm: <https://w3id.org/crlm-kg/def/> .
+@prefix thr: <https://w3id.org/crlm-kg/threshold/> .
+@prefix sec: <https://w3id.org/crlm-kg/section/> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+
+<https://w3id.org/crlm-kg/ontology/thresholds> a owl:Ontology ;
+    owl:versionIRI <https://w3id.org/crlm-kg/2023/0.1.0/ontology/thresholds> ;
+    dcterms:title "阈值"@zh , "Thresholds"@en .
+"""
+
+def main():
+    out = [HEAD]
+    for name, value, unit, feat, section, zh, en, assumption in ROWS:
+        lines = [f"thr:{name} a crlm:Threshold , owl:NamedIndividual ;",
+                 f'    rdfs:label "{zh}"@zh , "{en}"@en ;',
+                 f'    skos:definition "{zh}:{value} {unit}。"@zh , "{en}: {value} {unit}."@en ;',
+                 f'    crlm:quantityValue "{value}"^^xsd:decimal ; crlm:unit "{unit}"']
+        if feat:
+            lines[-1] += f" ; crlm:quantityKind crlm:{feat}"
+        if section:
+            lines[-1] += f" ; crlm:section sec:{section}"
+        if assumption:
+            lines[-1] += " ; crlm:operationalAssumption true ;\n    crlm:note \"Not stated by the guideline: used only to derive fitness for intensive therapy when the record gives ECOG but no MDT judgement.\"@en"
+        lines[-1] += " ."
+        out.append("\n".join(lines) + "\n")
+    print("\n".join(out))
+
+if __name__ == "__main__":
+    main()
