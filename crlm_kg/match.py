@@ -93,7 +93,8 @@ def combine(outs: list[Outcome], any_of: bool = False) -> Outcome:
             return Outcome(MET, because=[f for o in met for f in o.because])
         if unknown:
             return Outcome(UNKNOWN, missing=[m for o in unknown for m in o.missing], failed=failed)
-        return Outcome(NOT_MET, failed=failed)
+        # explain by the branch that came closest (fewest failed criteria), e.g. the one matching the timing
+        return Outcome(NOT_MET, failed=min((o.failed for o in outs), key=len) if outs else [])
     if any(o.status == NOT_MET for o in outs):
         return Outcome(NOT_MET, failed=failed)
     if unknown:

@@ -149,9 +149,15 @@ def result_to_text(result, lang: str = "en") -> str:
         lines.append("  " + ("(无)" if zh else "(none)"))
     lines.append("")
     lines.append("警示" if zh else "Flags")
+    quiet = [f for f in result.flags if f.kind == "missing-data" and f.severity == "info"]
     for f in result.flags:
+        if f in quiet:
+            continue
         msg = f.message_zh if zh else f.message_en
         lines.append(f"  ! [{f.severity}] {f.kind} [{f.section}] {msg}")
+    if quiet:
+        names = ", ".join(L(f.path) for f in quiet if f.path)
+        lines.append(("  · 其他可补充的事实(信息级):" if zh else "  · further facts that would complete the picture (info): ") + names)
     if not result.flags:
         lines.append("  " + ("(无)" if zh else "(none)"))
     return "\n".join(lines) + "\n"
