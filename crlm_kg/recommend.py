@@ -211,7 +211,8 @@ class Engine:
             keys = ", ".join(sorted(g.actions[a].key if a in g.actions else a for a in actions))
             sec = g.section_number(req.sections[0]) if req.sections else ""
             detail_en, detail_zh = self.describe_failure(outcome, "en"), self.describe_failure(outcome, "zh")
-            out.append(Flag("eligibility-violation", "violation", iri, patient, sec,
+            # the guideline withholds an action it would otherwise offer: a warning (a plan that needs it is a violation)
+            out.append(Flag("eligibility-violation", "warning", iri, patient, sec,
                             f"{g.text(iri, CRLM.message, 'en') or g.label(iri)} Patient: {detail_en}. Withheld: {keys}.",
                             f"{g.text(iri, CRLM.message, 'zh') or g.label(iri, 'zh')} 患者:{detail_zh}。已撤下:{keys}。",
                             path=self._first_feature(outcome), action=g.actions[req.action].key if req.action in g.actions else None))

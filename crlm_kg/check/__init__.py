@@ -1,0 +1,1 @@
+"""Consistency checks of the guideline itself (crlm-kg check)."""
