@@ -273,8 +273,21 @@ class Engine:
                                         f"计划的{g.label(a, 'zh')}:{g.text(req.iri, CRLM.message, 'zh') or g.label(req.iri, 'zh')} 患者:{self.describe_failure(o, 'zh')}。",
                                         path=self._first_feature(o), action=key))
                     elif o.status == UNKNOWN:
+                        names_en = ", ".join(g.label(f) for f in dict.fromkeys(o.missing))
+                        names_zh = "、".join(g.label(f, "zh") for f in dict.fromkeys(o.missing))
+                        out.append(Flag("plan-conflict", "warning", req.iri, focus, sec,
+                                        f"Planned {g.label(a)} cannot be confirmed safe: {names_en} not in the record. {g.text(req.iri, CRLM.message, 'en') or g.label(req.iri)}",
+                                        f"计划的{g.label(a, 'zh')}无法确认安全:记录中缺少{names_zh}。{g.text(req.iri, CRLM.message, 'zh') or g.label(req.iri, 'zh')}",
+                                        path=o.missing[0], action=key))
                         for feature in dict.fromkeys(o.missing):
                             missing[feature].append((req.iri, req.sections[0] if req.sections else "", "warning"))
+                for c in self.cautions:
+                    if c.action in closure and evaluate_all(c.criteria, facts, g.thresholds).status == MET:
+                        out.append(Flag("plan-conflict", "warning", c.iri, focus,
+                                        g.section_number(c.sections[0]) if c.sections else "",
+                                        f"Planned {g.label(a)}: {g.text(c.iri, CRLM.message, 'en') or g.label(c.iri)}",
+                                        f"计划的{g.label(a, 'zh')}:{g.text(c.iri, CRLM.message, 'zh') or g.label(c.iri, 'zh')}",
+                                        path=c.criteria[0].feature if c.criteria else None, action=key))
                 for target in sorted(closure):
                     rec = against.get(target)
                     if rec is not None:
