@@ -100,6 +100,7 @@ class Guideline:
         self.thresholds: dict[str, object] = {}
         self.threshold_units: dict[str, str] = {}
         self.ranges: dict[str, str] = {}
+        self.functional: set[str] = set()
         self.obtained_by: dict[str, str] = {}
         self.actions: dict[str, Action] = {}
         self.recommendations: list[Recommendation] = []
@@ -137,6 +138,7 @@ class Guideline:
             self.thresholds[row["t"].value] = to_python(row["v"])
             if row["u"] is not None:
                 self.threshold_units[row["t"].value] = row["u"].value
+        self.functional = {row["p"].value for row in _q(st, "SELECT ?p WHERE { ?p a owl:FunctionalProperty }")}
         for row in _q(st, "SELECT ?p ?r WHERE { ?p a owl:DatatypeProperty ; rdfs:range ?r }"):
             self.ranges[row["p"].value] = row["r"].value
         for row in _q(st, "SELECT ?p ?a WHERE { ?p crlm:obtainedBy ?a }"):

@@ -132,7 +132,9 @@ class Engine:
             value = to_python(o)
             if not any(f.value == value for f in facts[p]):
                 facts[p].append(Fact(p, value, graph))
-        return dict(facts)
+        # a single-valued (functional) fact recorded with two different values is contradictory: it decides nothing
+        # (criteria on it are unknown) and crlmsh:SingleValuedFacts flags it
+        return {p: fs for p, fs in facts.items() if len(fs) == 1 or p not in self.g.functional}
 
     def _evaluate_patient(self, patient, source, by_subject, shape_flags, as_of) -> PatientResult:
         g = self.g
