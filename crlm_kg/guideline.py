@@ -45,6 +45,8 @@ class Recommendation:
     level: str | None = None
     grade: str | None = None
     schedules: tuple = ()
+    parts: tuple = ()              # essential combination parts: tuples of interchangeable actions
+    waived: frozenset = frozenset()   # requirements the recommendation's own criteria already cover
 
 
 @dataclass
@@ -233,6 +235,12 @@ class Guideline:
                  OPTIONAL { ?s crlm:intervalMonthsMin ?min } OPTIONAL { ?s crlm:intervalMonthsMax ?max }
                  OPTIONAL { ?s crlm:fromMonth ?from } OPTIONAL { ?s crlm:untilMonth ?until } }"""):
             sched.setdefault(row["r"].value, []).append({k: _v(row[k]) for k in ("min", "max", "from", "until")})
+        parts: dict[str, dict] = {}
+        for row in _q(self.store, "SELECT ?r ?part ?a WHERE { ?r crlm:combinationPart ?part . ?part crlm:partMember ?a }"):
+            parts.setdefault(row["r"].value, {}).setdefault(str(row["part"]), set()).add(row["a"].value)
+        waived: dict[str, set] = {}
+        for row in _q(self.store, "SELECT ?r ?q WHERE { ?r crlm:waivesRequirement ?q }"):
+            waived.setdefault(row["r"].value, set()).add(row["q"].value)
         seen = set()
         for row in rows:
             iri = row["r"].value
@@ -245,7 +253,9 @@ class Guideline:
                 actions=tuple(sorted(row["acts"].value.split())) if row["acts"] is not None else (),
                 criteria=tuple(sorted(tops.get(iri, []), key=lambda c: c.node)),
                 grading=_v(row["grading"]), level=_v(row["level"]), grade=_v(row["grade"]),
-                schedules=tuple(sorted(sched.get(iri, []), key=lambda s: (s["from"] or 0)))))
+                schedules=tuple(sorted(sched.get(iri, []), key=lambda s: (s["from"] or 0))),
+                parts=tuple(tuple(sorted(m)) for m in sorted(parts.get(iri, {}).values(), key=sorted)),
+                waived=frozenset(waived.get(iri, ()))))
 
     def _compile_requirements(self, criteria: dict[str, Criterion]) -> None:
         for cls, kind in (("crlm:ActionRequirement", "requirement"), ("crlm:ActionCaution", "caution")):

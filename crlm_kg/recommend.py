@@ -160,7 +160,7 @@ class Engine:
                 continue
             kept, removed = [], []
             for action in rec.actions:
-                fails = [(req, o) for req in self._requirements_for(action, rec.settings)
+                fails = [(req, o) for req in self._requirements_for(action, rec.settings) if req.iri not in rec.waived
                          for o in [evaluate_all(req.criteria, facts, thresholds)] if o.status != MET]
                 (removed if fails else kept).append((action, fails) if fails else action)
                 for req, o in fails:
@@ -169,7 +169,8 @@ class Engine:
                             missing[feature].append((req.iri, req.sections[0] if req.sections else rec.section, "warning"))
                     else:
                         failed_requirements.setdefault(req.iri, (req, o, set()))[2].add(action)
-            if kept:
+            # an essential part of the advised combination with no member left withholds the whole recommendation
+            if kept and all(set(part) & set(kept) for part in rec.parts):
                 given.append(GivenRecommendation(rec, kept, out.because, removed))
             else:
                 withheld.append((rec, removed))
