@@ -39,6 +39,27 @@ def cmd_recommend(args) -> int:
     return 0
 
 
+def cmd_validate(args) -> int:
+    from .validate import Validator
+    from .render import validation_to_json, validation_to_text, validation_to_turtle
+
+    reports = Validator().validate_files(args.inputs, engine=args.engine)
+    if args.format == "json":
+        json.dump(validation_to_json(reports), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    elif args.format == "turtle":
+        sys.stdout.flush()
+        sys.stdout.buffer.write(validation_to_turtle(reports))
+    else:
+        sys.stdout.write(validation_to_text(reports, args.lang))
+    return 0 if all(r.conforms for r in reports) else 1
+
+
+def cmd_build_shapes(args) -> int:
+    from .shapegen import main as generate
+    return generate()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="crlm-kg", description="The Chinese CRLM guideline (2023) as a computable knowledge graph.")
     p.add_argument("--version", action="version", version=f"crlm-kg {__version__}")
@@ -50,6 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--lang", choices=["zh", "en"], default="en")
     r.add_argument("--as-of", type=_date, default=None, metavar="DATE", help="evaluation date (default: today)")
     r.set_defaults(func=cmd_recommend)
+
+    v = sub.add_parser("validate", help="SHACL validation of patient records (exit 0 conforms, 1 violations, 2 bad input)")
+    v.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR")
+    v.add_argument("--format", choices=["text", "json", "turtle"], default="text")
+    v.add_argument("--lang", choices=["zh", "en"], default="en")
+    v.add_argument("--engine", choices=["fast", "pyshacl", "rudof"], default="fast",
+                   help="fast: compiled shapes on Oxigraph (default); pyshacl: the reference; rudof: pyrudof")
+    v.set_defaults(func=cmd_validate)
+
+    b = sub.add_parser("build-shapes", help="regenerate shapes/generated/requirements.ttl from the action requirements")
+    b.set_defaults(func=cmd_build_shapes)
     return p
 
 

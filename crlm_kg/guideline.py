@@ -57,6 +57,7 @@ class Requirement:
     criteria: tuple
     settings: frozenset
     sections: tuple
+    plan_only: bool = False
 
 
 @dataclass
@@ -150,6 +151,7 @@ class Guideline:
             self.texts.setdefault(row["s"].value, {}).setdefault(row["p"].value, {})[o.language or ""] = o.value
         self._compile_actions()
         criteria = self._criterion_nodes()
+        self.criteria_nodes = criteria
         self._compile_recommendations(criteria)
         self._compile_requirements(criteria)
 
@@ -172,7 +174,7 @@ class Guideline:
 
     def _criterion_nodes(self) -> dict[str, Criterion]:
         raw: dict[str, dict[str, list]] = {}
-        query = """SELECT ?c ?p ?o WHERE { ?x crlm:criterion ?top . ?top (crlm:anyOf|crlm:allOf)* ?c . ?c ?p ?o .
+        query = """SELECT ?c ?p ?o WHERE { ?x crlm:criterion|crlm:assessedWhen ?top . ?top (crlm:anyOf|crlm:allOf)* ?c . ?c ?p ?o .
                    FILTER(?p IN (crlm:feature, crlm:operator, crlm:value, crlm:literalValue, crlm:threshold, crlm:anyOf, crlm:allOf)) }"""
         for row in _q(self.store, query):
             node = row["c"]
@@ -261,14 +263,16 @@ class Guideline:
         for cls, kind in (("crlm:ActionRequirement", "requirement"), ("crlm:ActionCaution", "caution")):
             tops = self._tops(criteria, "q", cls)
             for row in _q(self.store, f"""SELECT ?q ?a (GROUP_CONCAT(DISTINCT STR(?s); separator=" ") AS ?settings)
-                                          (GROUP_CONCAT(DISTINCT STR(?sec); separator=" ") AS ?secs)
+                                          (GROUP_CONCAT(DISTINCT STR(?sec); separator=" ") AS ?secs) (SAMPLE(?po) AS ?planOnly)
                                           WHERE {{ ?q a {cls} ; crlm:restrictedAction ?a .
-                                                   OPTIONAL {{ ?q crlm:appliesInSetting ?s }} OPTIONAL {{ ?q crlm:section ?sec }} }}
+                                                   OPTIONAL {{ ?q crlm:appliesInSetting ?s }} OPTIONAL {{ ?q crlm:section ?sec }}
+                                                   OPTIONAL {{ ?q crlm:planOnly ?po }} }}
                                           GROUP BY ?q ?a ORDER BY ?q"""):
                 iri = row["q"].value
                 settings = frozenset(row["settings"].value.split()) if row["settings"] is not None else frozenset()
                 sections = tuple(sorted(row["secs"].value.split())) if row["secs"] is not None else ()
-                self.requirements.append(Requirement(iri, kind, row["a"].value, tuple(tops.get(iri, [])), settings, sections))
+                plan_only = row["planOnly"] is not None and row["planOnly"].value == "true"
+                self.requirements.append(Requirement(iri, kind, row["a"].value, tuple(tops.get(iri, [])), settings, sections, plan_only))
 
     # ------------------------------------------------------------------ lookups
     def label(self, iri: str, lang: str = "en") -> str:

@@ -25,7 +25,8 @@ def ontology_files() -> list[Path]:
 
 
 def shape_files() -> list[Path]:
-    return sorted(SHAPES_DIR.glob("*.ttl"))
+    """Hand-written shapes, then the shapes generated from the ontology (shapes/generated/)."""
+    return sorted(SHAPES_DIR.glob("*.ttl")) + sorted((SHAPES_DIR / "generated").glob("*.ttl"))
 
 
 def derive_rules() -> list[Path]:

@@ -88,7 +88,8 @@ class Engine:
         self.deriver = Deriver(self.g.store, self.rl)
         self.reader = PatientReader(self.g)
         self.shapes = FlagShapes(self.g)
-        self.requirements = [r for r in self.g.requirements if r.kind == "requirement"]
+        # requirements that remove unsafe actions from recommendations; plan-only ones are checked by the plan shapes
+        self.requirements = [r for r in self.g.requirements if r.kind == "requirement" and not r.plan_only]
         self.cautions = [r for r in self.g.requirements if r.kind == "caution"]
         self.positive = {CRLM.For}
         from . import __version__
@@ -248,49 +249,28 @@ class Engine:
         return out
 
     def _plan_flags(self, patient, by_subject, given, facts, missing) -> list[Flag]:
+        """Planned actions that a recommendation applying to this patient advises against (not routine / not
+        recommended). Plans that fail an action requirement are flagged by the plan shapes generated from the
+        requirements (shapes/generated/requirements.ttl), run with the other shapes."""
         g, out = self.g, []
         against = {}
         for gr in given:
             if gr.rec.direction not in self.positive and gr.rec.direction != CRLM.ResearchOnly:
                 for a in gr.actions:
                     against.setdefault(a, gr.rec)
+        if not against:
+            return out
         for p, plan, _ in by_subject.get(ox.NamedNode(patient), []):
             if p != CRLM.plannedTreatment:
                 continue
-            props = by_subject.get(plan, [])
-            agents = [o.value for pp, o, _ in props if pp == CRLM.agent]
-            settings = {o.value for pp, o, _ in props if pp == CRLM.treatmentSetting}
             focus = plan.value if isinstance(plan, ox.NamedNode) else patient
-            for a in agents:
+            for pp, o, _ in by_subject.get(plan, []):
+                if pp != CRLM.agent:
+                    continue
+                a = o.value
                 info = g.actions.get(a)
                 closure = info.closure if info else {a}
                 key = info.key if info else a
-                for req in self.requirements:
-                    if req.action not in closure or (req.settings and settings and not req.settings & settings):
-                        continue
-                    o = evaluate_all(req.criteria, facts, g.thresholds)
-                    sec = g.section_number(req.sections[0]) if req.sections else ""
-                    if o.status == NOT_MET:
-                        out.append(Flag("plan-conflict", "violation", req.iri, focus, sec,
-                                        f"Planned {g.label(a)}: {g.text(req.iri, CRLM.message, 'en') or g.label(req.iri)} Patient: {self.describe_failure(o, 'en')}.",
-                                        f"计划的{g.label(a, 'zh')}:{g.text(req.iri, CRLM.message, 'zh') or g.label(req.iri, 'zh')} 患者:{self.describe_failure(o, 'zh')}。",
-                                        path=self._first_feature(o), action=key))
-                    elif o.status == UNKNOWN:
-                        names_en = ", ".join(g.label(f) for f in dict.fromkeys(o.missing))
-                        names_zh = "、".join(g.label(f, "zh") for f in dict.fromkeys(o.missing))
-                        out.append(Flag("plan-conflict", "warning", req.iri, focus, sec,
-                                        f"Planned {g.label(a)} cannot be confirmed safe: {names_en} not in the record. {g.text(req.iri, CRLM.message, 'en') or g.label(req.iri)}",
-                                        f"计划的{g.label(a, 'zh')}无法确认安全:记录中缺少{names_zh}。{g.text(req.iri, CRLM.message, 'zh') or g.label(req.iri, 'zh')}",
-                                        path=o.missing[0], action=key))
-                        for feature in dict.fromkeys(o.missing):
-                            missing[feature].append((req.iri, req.sections[0] if req.sections else "", "warning"))
-                for c in self.cautions:
-                    if c.action in closure and evaluate_all(c.criteria, facts, g.thresholds).status == MET:
-                        out.append(Flag("plan-conflict", "warning", c.iri, focus,
-                                        g.section_number(c.sections[0]) if c.sections else "",
-                                        f"Planned {g.label(a)}: {g.text(c.iri, CRLM.message, 'en') or g.label(c.iri)}",
-                                        f"计划的{g.label(a, 'zh')}:{g.text(c.iri, CRLM.message, 'zh') or g.label(c.iri, 'zh')}",
-                                        path=c.criteria[0].feature if c.criteria else None, action=key))
                 for target in sorted(closure):
                     rec = against.get(target)
                     if rec is not None:

@@ -225,3 +225,47 @@ def results_to_turtle(results, engine_version: str, generated: _dt.datetime | No
             add(node, CRLM.message, L(f.message_zh, language="zh"))
     prefixes = {k: PREFIXES[k] for k in ("crlm", "act", "rec", "prov", "xsd", "rdfs", "crlmr", "ex")}
     return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)
+
+
+# ---------------------------------------------------------------------- validation reports
+def validation_to_json(reports) -> list:
+    return [{"patient": r.patient, "source": r.source, "conforms": r.conforms,
+             "results": [{"shape": x.shape, "focus": x.focus, "path": x.path, "severity": x.severity, "kind": x.kind,
+                          "section": x.section, "message_en": x.message_en, "message_zh": x.message_zh} for x in r.results]}
+            for r in reports]
+
+
+def validation_to_text(reports, lang: str = "en") -> str:
+    lines = []
+    for r in reports:
+        lines.append(f"{compact(r.patient)} ({r.source}): {'conforms' if r.conforms else 'does not conform'}")
+        for x in r.results:
+            lines.append(f"  [{x.severity}] {x.kind} [{x.section}] {x.message_zh if lang == 'zh' else x.message_en}  ({compact(x.shape)})")
+    return "\n".join(lines) + "\n"
+
+
+def validation_to_turtle(reports) -> bytes:
+    """A standard sh:ValidationReport per patient, plus crlm:flagKind and the zh/en messages."""
+    N, L = ox.NamedNode, ox.Literal
+    SH = PREFIXES["sh"]
+    T = N(RDF_TYPE)
+    triples = []
+    for r in reports:
+        rep = ox.BlankNode()
+        triples += [ox.Triple(rep, T, N(SH + "ValidationReport")),
+                    ox.Triple(rep, N(SH + "conforms"), L("true" if r.conforms else "false", datatype=N(XSD.boolean)))]
+        for x in r.results:
+            res = ox.BlankNode()
+            triples += [ox.Triple(rep, N(SH + "result"), res), ox.Triple(res, T, N(SH + "ValidationResult")),
+                        ox.Triple(res, N(SH + "focusNode"), N(x.focus) if x.focus.startswith("http") else L(x.focus)),
+                        ox.Triple(res, N(SH + "sourceShape"), N(x.shape) if x.shape.startswith("http") else L(x.shape)),
+                        ox.Triple(res, N(SH + "resultSeverity"), N(SH + x.severity.capitalize())),
+                        ox.Triple(res, N(CRLM.forPatient), N(r.patient))]
+            if x.path:
+                triples.append(ox.Triple(res, N(SH + "resultPath"), N(x.path)))
+            if x.kind:
+                triples.append(ox.Triple(res, N(CRLM.flagKind), L(x.kind)))
+            for text, lang in ((x.message_en, "en"), (x.message_zh, "zh")):
+                if text:
+                    triples.append(ox.Triple(res, N(SH + "resultMessage"), L(text, language=lang)))
+    return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes={"sh": SH, "crlm": PREFIXES["crlm"], "ex": PREFIXES["ex"]})

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from .guideline import SHAPES_GRAPH, Guideline
-from .namespaces import CRLM, SH, sparql_prefixes
+from .namespaces import CRLM, PREFIXES, SH, sparql_prefixes
 from .terms import display, to_python
 
 SEVERITY = {SH.Violation: "violation", SH.Warning: "warning", SH.Info: "info"}
@@ -39,10 +39,43 @@ def _inject_target(select: str, target_class: str) -> str:
     return text[:m.end()] + f" ?this a <{target_class}> . " + text[m.end():]
 
 
+_CORE = {"datatype", "minInclusive", "maxInclusive", "minExclusive", "maxExclusive", "minCount", "maxCount", "in"}
+_IGNORED = {"path", "message", "name", "description", "order", "group", "severity", "deactivated"}
+
+
+def _sparql_term(term) -> str:
+    if isinstance(term, ox.NamedNode):
+        return f"<{term.value}>"
+    if isinstance(term, ox.Literal):
+        return f'"{term.value}"^^<{term.datatype.value}>'
+    raise ValueError(f"unsupported term in a shape: {term}")
+
+
+def compile_core(component: str, prop: str, value, members: list | None = None) -> str:
+    """One core constraint component on a simple path, as SPARQL over ?this (results: ?this ?value)."""
+    p = f"<{prop}>"
+    if component == "datatype":
+        return f"?this {p} ?value . FILTER(!isLiteral(?value) || DATATYPE(?value) != {_sparql_term(value)})"
+    ops = {"minInclusive": ">=", "maxInclusive": "<=", "minExclusive": ">", "maxExclusive": "<"}
+    if component in ops:
+        return f"?this {p} ?value . FILTER(COALESCE(?value {ops[component]} {_sparql_term(value)}, false) = false)"
+    if component == "in":
+        return f"?this {p} ?value . FILTER(?value NOT IN ({', '.join(_sparql_term(m) for m in members)}))"
+    n = int(value.value)
+    if component == "maxCount":
+        return (f"{{ SELECT ?this (GROUP_CONCAT(STR(?v); separator=\", \") AS ?value) (COUNT(DISTINCT ?v) AS ?count) "
+                f"WHERE {{ ?this {p} ?v }} GROUP BY ?this }} FILTER(?count > {n})")
+    if component == "minCount":
+        return (f"OPTIONAL {{ SELECT ?this (COUNT(DISTINCT ?v) AS ?count) WHERE {{ ?this {p} ?v }} GROUP BY ?this }} "
+                f"FILTER(COALESCE(?count, 0) < {n})")
+    raise ValueError(component)
+
+
 class FlagShapes:
     def __init__(self, g: Guideline):
         self.g = g
         self.shapes: list[CompiledShape] = []
+        self._compile_core()
         q = lambda text: g.store.query(sparql_prefixes() + text, default_graph=ox.NamedNode(SHAPES_GRAPH))  # noqa: E731
         prefixes: dict = defaultdict(dict)
         for r in q("SELECT ?c ?p ?ns WHERE { ?c sh:prefixes/owl:imports*/sh:declare ?d . ?d sh:prefix ?p ; sh:namespace ?ns }"):
@@ -69,6 +102,46 @@ class FlagShapes:
                 section=g.section_number(r["sec"].value) if r["sec"] is not None else "",
                 messages=msgs))
 
+    def _compile_core(self) -> None:
+        """Property shapes with core constraint components, compiled to SPARQL (unsupported ones fail loudly)."""
+        g, SG = self.g, ox.NamedNode(SHAPES_GRAPH)
+        q = lambda text: g.store.query(sparql_prefixes() + text, default_graph=SG)  # noqa: E731
+        rows = q("""SELECT ?node ?ps ?path ?target ?kind ?sev ?sec ?tc ?tof WHERE {
+                      ?node sh:property ?ps . ?ps sh:path ?path .
+                      OPTIONAL { ?node sh:targetClass ?tc } OPTIONAL { ?node sh:targetObjectsOf ?tof }
+                      OPTIONAL { ?node crlm:flagKind ?kind } OPTIONAL { ?node sh:severity ?sev } OPTIONAL { ?node crlm:section ?sec } }
+                    ORDER BY ?ps""")
+        for r in rows:
+            ps = r["ps"]
+            if not isinstance(r["path"], ox.NamedNode):
+                raise ValueError(f"{ps}: only simple property paths are supported by the fast path")
+            if r["tc"] is not None:
+                target = f"?this a <{r['tc'].value}> . BIND(?this AS ?patient)"
+            elif r["tof"] is not None:
+                target = f"?patient <{r['tof'].value}> ?this ."
+            else:
+                raise ValueError(f"{r['node']}: the fast path needs sh:targetClass or sh:targetObjectsOf")
+            msgs = {m.object.language or "": m.object.value for m in g.store.quads_for_pattern(ps, ox.NamedNode(SH.message), None, SG)}
+            for quad in g.store.quads_for_pattern(ps, None, None, SG):
+                pred = quad.predicate.value
+                if not pred.startswith(PREFIXES["sh"]):
+                    continue
+                comp = pred[len(PREFIXES["sh"]):]
+                if comp in _IGNORED:
+                    continue
+                if comp not in _CORE:
+                    raise ValueError(f"{ps.value}: constraint sh:{comp} is not supported by the fast path")
+                members = None
+                if comp == "in":
+                    members = [m["m"] for m in q(f"SELECT ?m WHERE {{ <{ps.value}> sh:in/rdf:rest*/rdf:first ?m }}")]
+                body = compile_core(comp, r["path"].value, quad.object, members)
+                self.shapes.append(CompiledShape(
+                    shape=ps.value if isinstance(ps, ox.NamedNode) else str(ps), constraint=ps.value if isinstance(ps, ox.NamedNode) else str(ps),
+                    query=f"SELECT ?this ?patient ?value (<{r['path'].value}> AS ?path) WHERE {{ {target} {body} }}",
+                    kind=r["kind"].value if r["kind"] is not None else "data-contradiction",
+                    severity=SEVERITY.get(r["sev"].value if r["sev"] is not None else SH.Violation, "violation"),
+                    section=g.section_number(r["sec"].value) if r["sec"] is not None else "", messages=msgs))
+
     def format(self, template: str, row, lang: str) -> str:
         def sub(m):
             term = row[m.group(1)]
@@ -85,12 +158,15 @@ class FlagShapes:
         out: dict = defaultdict(list)
         for s in self.shapes:
             for row in store.query(s.query, use_default_graph_as_union=True):
-                this = row["this"]
+                owner = row["patient"] if "?patient" in s.query else None
+                this = owner if owner is not None else row["this"]
                 focus = this.value
                 path = row["path"].value if row["path"] is not None else None
+                value = row["value"]
+                info = self.g.actions.get(value.value) if isinstance(value, ox.NamedNode) else None
                 out[focus].append(Flag(s.kind, s.severity, s.shape, focus, s.section,
                                        self.format(s.messages.get("en", s.messages.get("", "")), row, "en"),
                                        self.format(s.messages.get("zh", s.messages.get("", "")), row, "zh"),
-                                       path=path))
+                                       path=path, action=info.key if info else None))
         return out
 
