@@ -60,6 +60,17 @@ def cmd_build_shapes(args) -> int:
     return generate()
 
 
+def cmd_coverage(args) -> int:
+    from .coverage import coverage_markdown
+    text = coverage_markdown()
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="crlm-kg", description="The Chinese CRLM guideline (2023) as a computable knowledge graph.")
     p.add_argument("--version", action="version", version=f"crlm-kg {__version__}")
@@ -82,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build-shapes", help="regenerate shapes/generated/requirements.ttl from the action requirements")
     b.set_defaults(func=cmd_build_shapes)
+
+    c = sub.add_parser("coverage", help="the coverage table: recommendations per section, evidence level/grade and action")
+    c.add_argument("--out", metavar="FILE", help="write Markdown here (docs/coverage.md) instead of stdout")
+    c.set_defaults(func=cmd_coverage)
     return p
 
 

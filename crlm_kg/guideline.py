@@ -68,6 +68,12 @@ class Action:
     closure: frozenset = field(default_factory=frozenset)
 
 
+def _criterion_order(c: "Criterion") -> tuple:
+    """Evaluation order of a recommendation's criteria: equality leaves first (they fail fastest), groups last."""
+    rank = 0 if c.kind == "leaf" and c.op in (CRLM.equals, CRLM.oneOf) else 1 if c.kind == "leaf" else 2
+    return (rank, c.feature or "", c.node)
+
+
 def _q(store: ox.Store, query: str, graph: str = GUIDELINE_GRAPH):
     return store.query(sparql_prefixes() + query, default_graph=ox.NamedNode(graph))
 
@@ -253,7 +259,7 @@ class Guideline:
                 iri=iri, section=_v(row["sec"]) or "", strength=_v(row["strength"]) or "", direction=_v(row["dir"]) or "",
                 settings=tuple(sorted(row["settings"].value.split())) if row["settings"] is not None else (),
                 actions=tuple(sorted(row["acts"].value.split())) if row["acts"] is not None else (),
-                criteria=tuple(sorted(tops.get(iri, []), key=lambda c: c.node)),
+                criteria=tuple(sorted(tops.get(iri, []), key=_criterion_order)),
                 grading=_v(row["grading"]), level=_v(row["level"]), grade=_v(row["grade"]),
                 schedules=tuple(sorted(sched.get(iri, []), key=lambda s: (s["from"] or 0))),
                 parts=tuple(tuple(sorted(m)) for m in sorted(parts.get(iri, {}).values(), key=sorted)),

@@ -14,6 +14,12 @@ from .namespaces import CRLM
 
 MET, NOT_MET, UNKNOWN = "met", "not-met", "unknown"
 
+# operator IRIs as plain constants (the matcher runs millions of times in a cohort)
+ABSENT, INCLUDES, EXCLUDES = CRLM.absent, CRLM.includes, CRLM.excludes
+EQ_OPS = frozenset({CRLM.equals, CRLM.oneOf})
+NE_OPS = frozenset({CRLM.notEquals, CRLM.noneOf})
+_LT, _LE, _GT, _GE = CRLM.lessThan, CRLM.lessOrEqual, CRLM.greaterThan, CRLM.greaterOrEqual
+
 
 @dataclass
 class Fact:
@@ -49,31 +55,36 @@ def compare_value(criterion: Criterion, thresholds: dict):
 def _leaf(c: Criterion, facts: dict, thresholds: dict) -> Outcome:
     present: list[Fact] = facts.get(c.feature, [])
     op = c.op
-    if op == CRLM.absent:
+    if op == ABSENT:
         return Outcome(MET, because=[Fact(c.feature, None, "")]) if not present else Outcome(NOT_MET, failed=[(c, present)])
-    if op == CRLM.includes:
+    if op == INCLUDES:
         hit = [f for f in present if f.value in c.values]
         return Outcome(MET, because=hit) if hit else Outcome(NOT_MET, failed=[(c, present)])
-    if op == CRLM.excludes:
+    if op == EXCLUDES:
         hit = [f for f in present if f.value in c.values]
         return Outcome(NOT_MET, failed=[(c, hit)]) if hit else Outcome(MET, because=[Fact(c.feature, None, "")])
     if not present:
         return Outcome(UNKNOWN, missing=[c.feature])
-    if op in (CRLM.equals, CRLM.oneOf):
+    if op in EQ_OPS:
         hit = [f for f in present if f.value in c.values]
         return Outcome(MET, because=hit) if hit else Outcome(NOT_MET, failed=[(c, present)])
-    if op in (CRLM.notEquals, CRLM.noneOf):
+    if op in NE_OPS:
         hit = [f for f in present if f.value in c.values]
         return Outcome(NOT_MET, failed=[(c, hit)]) if hit else Outcome(MET, because=present)
     limit = _num(compare_value(c, thresholds))
     values = [(f, _num(f.value)) for f in present]
     if limit is None or any(v is None for _, v in values):
         return Outcome(NOT_MET, failed=[(c, present)])
-    test = {CRLM.lessThan: lambda v: v < limit, CRLM.lessOrEqual: lambda v: v <= limit,
-            CRLM.greaterThan: lambda v: v > limit, CRLM.greaterOrEqual: lambda v: v >= limit}.get(op)
-    if test is None:
+    if op == _LT:
+        ok = [f for f, v in values if v < limit]
+    elif op == _LE:
+        ok = [f for f, v in values if v <= limit]
+    elif op == _GT:
+        ok = [f for f, v in values if v > limit]
+    elif op == _GE:
+        ok = [f for f, v in values if v >= limit]
+    else:
         return Outcome(NOT_MET, failed=[(c, present)])
-    ok = [f for f, v in values if test(v)]
     return Outcome(MET, because=ok) if len(ok) == len(values) else Outcome(NOT_MET, failed=[(c, present)])
 
 
@@ -105,3 +116,53 @@ def combine(outs: list[Outcome], any_of: bool = False) -> Outcome:
 
 def evaluate_all(criteria, facts: dict, thresholds: dict) -> Outcome:
     return combine([evaluate(c, facts, thresholds) for c in criteria])
+
+
+# ---------------------------------------------------------------------- fast status-only evaluation
+# Most criteria of most recommendations fail for a given patient. status() decides met / not met / unknown without
+# building explanations and stops at the first failing criterion; the full evaluate() runs only for what remains.
+
+def _leaf_status(c: Criterion, facts: dict, thresholds: dict) -> str:
+    present = facts.get(c.feature)
+    op = c.op
+    if op == ABSENT:
+        return NOT_MET if present else MET
+    if op == INCLUDES or op == EXCLUDES:
+        hit = present is not None and any(f.value in c.values for f in present)
+        return MET if hit == (op == INCLUDES) else NOT_MET
+    if not present:
+        return UNKNOWN
+    if op in EQ_OPS:
+        return MET if any(f.value in c.values for f in present) else NOT_MET
+    if op in NE_OPS:
+        return NOT_MET if any(f.value in c.values for f in present) else MET
+    return _leaf(c, facts, thresholds).status
+
+
+def status(c: Criterion, facts: dict, thresholds: dict) -> str:
+    if c.kind == "leaf":
+        return _leaf_status(c, facts, thresholds)
+    unknown = False
+    if c.kind == "any":
+        for m in c.members:
+            s = status(m, facts, thresholds)
+            if s == MET:
+                return MET
+            unknown = unknown or s == UNKNOWN
+        return UNKNOWN if unknown else NOT_MET
+    for m in c.members:
+        s = status(m, facts, thresholds)
+        if s == NOT_MET:
+            return NOT_MET
+        unknown = unknown or s == UNKNOWN
+    return UNKNOWN if unknown else MET
+
+
+def status_all(criteria, facts: dict, thresholds: dict) -> str:
+    unknown = False
+    for c in criteria:
+        s = status(c, facts, thresholds)
+        if s == NOT_MET:
+            return NOT_MET
+        unknown = unknown or s == UNKNOWN
+    return UNKNOWN if unknown else MET

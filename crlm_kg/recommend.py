@@ -12,6 +12,7 @@ re-reasoned per patient.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,8 @@ import pyoxigraph as ox
 
 from .derive import Deriver
 from .guideline import Guideline, Recommendation, Requirement
-from .match import MET, NOT_MET, UNKNOWN, Fact, Outcome, compare_value, evaluate_all
-from .namespaces import BATCH_GRAPH, CRLM, GUIDELINE_IRI, RDF_TYPE, REASONED_GRAPH
+from .match import MET, NOT_MET, UNKNOWN, Fact, Outcome, compare_value, evaluate_all, status_all
+from .namespaces import BATCH_GRAPH, CRLM, GUIDELINE_GRAPH, GUIDELINE_IRI, PREFIXES, RDF_TYPE, REASONED_GRAPH
 from .patients import PatientFile, PatientReader, expand_inputs
 from .reasoner import RLRules
 from .shapes import FlagShapes
@@ -92,6 +93,7 @@ class Engine:
         self.requirements = [r for r in self.g.requirements if r.kind == "requirement" and not r.plan_only]
         self.cautions = [r for r in self.g.requirements if r.kind == "caution"]
         self.positive = {CRLM.For}
+        self._support = None
         from . import __version__
         self.version = __version__
 
@@ -100,30 +102,69 @@ class Engine:
         files = [self.reader.read(p) for p in expand_inputs([str(i) for i in inputs])]
         return self.evaluate(files, as_of)
 
+    def support_quads(self) -> list:
+        """The part of the guideline that derivation rules and shapes read: every guideline triple whose predicate
+        occurs in a rule or shape query (thresholds, regimen composition, drug classes, types, class hierarchy...).
+        Computed once; each batch gets a fresh small store with these quads, so per-patient work never touches (or
+        degrades, through insert/delete churn) the whole guideline store."""
+        if self._support is None:
+            texts = [r.text for r in self.deriver.rules] + [s.query for s in self.shapes.shapes]
+            used = set()
+            for text in texts:
+                used.update(re.findall(r"<([^<>\s]+)>", text))
+                for prefix, local in re.findall(r"\b([a-z]+):([A-Za-z][\w-]*)", text):
+                    if prefix in PREFIXES:
+                        used.add(PREFIXES[prefix] + local)
+                if re.search(r"\sa\s", text):
+                    used.add(RDF_TYPE)
+            gg = ox.NamedNode(GUIDELINE_GRAPH)
+            self._support = [ox.Quad(q.subject, q.predicate, q.object, gg)
+                             for q in self.g.store.quads_for_pattern(None, None, None, gg) if q.predicate.value in used]
+        return self._support
+
+    def batch_store(self, files) -> ox.Store:
+        store = ox.Store()
+        store.extend(self.support_quads())
+        batch = ox.NamedNode(BATCH_GRAPH)
+        for pf in files:
+            store.extend(ox.Quad(t.subject, t.predicate, t.object, batch) for t in pf.triples)
+        self.deriver.use(store)
+        return store
+
     def evaluate(self, files: list[PatientFile], as_of: _dt.date | None = None) -> list[PatientResult]:
         as_of = as_of or _dt.date.today()
-        store = self.g.store
-        batch = ox.NamedNode(BATCH_GRAPH)
+        store = self.batch_store(files)
         try:
-            for pf in files:
-                store.extend(ox.Quad(t.subject, t.predicate, t.object, batch) for t in pf.triples)
             self.deriver.run()
             by_subject = self._index()
-            shape_flags = self.shapes.run(store)
+            present = {p for triples in by_subject.values() for p, _, _ in triples}
+            shape_flags = self.shapes.run(store, present, self.planned_actions(by_subject))
             results = []
             for pf in files:
                 for patient in pf.patients:
                     results.append(self._evaluate_patient(patient, str(pf.path), by_subject, shape_flags.get(patient, []), as_of))
             return results
         finally:
-            self.deriver.clear()
+            self.deriver.use(self.g.store)      # the batch store is dropped with its last reference
 
     # ------------------------------------------------------------------ internals
+    def planned_actions(self, by_subject: dict) -> set:
+        """Every action contained in some planned agent of the batch (regimen components, drug classes)."""
+        out = set()
+        for triples in by_subject.values():
+            for p, o, _ in triples:
+                if p == CRLM.plannedTreatment:
+                    for pp, a, _ in by_subject.get(o, []):
+                        if pp == CRLM.agent:
+                            info = self.g.actions.get(a.value)
+                            out |= info.closure if info else {a.value}
+        return out
+
     def _index(self) -> dict:
         """subject → [(predicate, object term, graph IRI)] over the batch and derived graphs."""
         index: dict = defaultdict(list)
         for graph in self.deriver.graphs:
-            for q in self.g.store.quads_for_pattern(None, None, None, graph):
+            for q in self.deriver.store.quads_for_pattern(None, None, None, graph):
                 index[q.subject].append((q.predicate.value, q.object, graph.value))
         return index
 
@@ -146,9 +187,9 @@ class Engine:
         failed_requirements: dict = {}              # requirement IRI -> (Requirement, Outcome, actions)
 
         for rec in g.recommendations:
-            out = evaluate_all(rec.criteria, facts, thresholds)
-            if out.status == NOT_MET:
+            if status_all(rec.criteria, facts, thresholds) == NOT_MET:     # cheap first pass, no explanations
                 continue
+            out = evaluate_all(rec.criteria, facts, thresholds)
             positive = rec.direction in self.positive
             if out.status == UNKNOWN:
                 if positive:

@@ -29,6 +29,26 @@ class CompiledShape:
     severity: str
     section: str
     messages: dict
+    trigger: str | None = None     # a predicate the focus must have for any result: skip the query when absent
+    action: str | None = None      # plan shapes: the restricted action a planned agent must contain
+
+
+def _plan_action(select: str) -> str | None:
+    """Generated plan shapes: the action a planned agent must contain (`?value (…)* <action>`)."""
+    m = re.search(r"crlm:plannedTreatment \?plan \. \?plan crlm:agent \?value \. \?value \(crlm:hasComponent\|crlm:memberOfDrugClass\)\* <([^>]+)>", select)
+    return m.group(1) if m else None
+
+
+def _trigger(select: str, prefixes: dict) -> str | None:
+    """The predicate of the first triple pattern when the WHERE clause starts with `$this <p>` (a required pattern)."""
+    m = re.search(r"\bWHERE\s*\{\s*\$this\s+(<[^>]+>|[A-Za-z][\w-]*:[\w-]+)\s", select, re.IGNORECASE)
+    if not m:
+        return None
+    term = m.group(1)
+    if term.startswith("<"):
+        return term[1:-1]
+    prefix, local = term.split(":", 1)
+    return prefixes[prefix] + local if prefix in prefixes else None
 
 
 def _inject_target(select: str, target_class: str) -> str:
@@ -97,6 +117,8 @@ class FlagShapes:
             self.shapes.append(CompiledShape(
                 shape=r["shape"].value, constraint=c.value if isinstance(c, ox.NamedNode) else r["shape"].value,
                 query=pfx + _inject_target(r["select"].value, r["cls"].value),
+                trigger=_trigger(r["select"].value, prefixes.get(c, {})),
+                action=_plan_action(r["select"].value),
                 kind=r["kind"].value if r["kind"] is not None else "data-contradiction",
                 severity=SEVERITY.get(r["sev"].value if r["sev"] is not None else SH.Violation, "violation"),
                 section=g.section_number(r["sec"].value) if r["sec"] is not None else "",
@@ -106,10 +128,12 @@ class FlagShapes:
         """Property shapes with core constraint components, compiled to SPARQL (unsupported ones fail loudly)."""
         g, SG = self.g, ox.NamedNode(SHAPES_GRAPH)
         q = lambda text: g.store.query(sparql_prefixes() + text, default_graph=SG)  # noqa: E731
+        # severity is the property shape's own (SHACL: default sh:Violation, not inherited from the node shape);
+        # the flag kind and section are project annotations, read from the node shape
         rows = q("""SELECT ?node ?ps ?path ?target ?kind ?sev ?sec ?tc ?tof WHERE {
                       ?node sh:property ?ps . ?ps sh:path ?path .
                       OPTIONAL { ?node sh:targetClass ?tc } OPTIONAL { ?node sh:targetObjectsOf ?tof }
-                      OPTIONAL { ?node crlm:flagKind ?kind } OPTIONAL { ?node sh:severity ?sev } OPTIONAL { ?node crlm:section ?sec } }
+                      OPTIONAL { ?node crlm:flagKind ?kind } OPTIONAL { ?ps sh:severity ?sev } OPTIONAL { ?node crlm:section ?sec } }
                     ORDER BY ?ps""")
         for r in rows:
             ps = r["ps"]
@@ -140,7 +164,8 @@ class FlagShapes:
                     query=f"SELECT ?this ?patient ?value (<{r['path'].value}> AS ?path) WHERE {{ {target} {body} }}",
                     kind=r["kind"].value if r["kind"] is not None else "data-contradiction",
                     severity=SEVERITY.get(r["sev"].value if r["sev"] is not None else SH.Violation, "violation"),
-                    section=g.section_number(r["sec"].value) if r["sec"] is not None else "", messages=msgs))
+                    section=g.section_number(r["sec"].value) if r["sec"] is not None else "", messages=msgs,
+                    trigger=None if comp == "minCount" else r["path"].value))
 
     def format(self, template: str, row, lang: str) -> str:
         def sub(m):
@@ -152,11 +177,17 @@ class FlagShapes:
             return display(to_python(term))
         return re.sub(r"\{[?$](\w+)\}", sub, template)
 
-    def run(self, store: ox.Store) -> dict:
-        """patient IRI → list of Flag, for every shape result over the current batch."""
+    def run(self, store: ox.Store, present: set | None = None, planned: set | None = None) -> dict:
+        """patient IRI → list of Flag, for every shape result over the current batch. `present`: the predicates
+        that occur in the batch (with derived facts); shapes whose trigger predicate is absent cannot fire.
+        `planned`: every action contained in a planned agent; plan shapes on other actions cannot fire."""
         from .recommend import Flag
         out: dict = defaultdict(list)
         for s in self.shapes:
+            if present is not None and s.trigger is not None and s.trigger not in present:
+                continue
+            if planned is not None and s.action is not None and s.action not in planned:
+                continue
             for row in store.query(s.query, use_default_graph_as_union=True):
                 owner = row["patient"] if "?patient" in s.query else None
                 this = owner if owner is not None else row["this"]

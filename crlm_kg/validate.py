@@ -4,8 +4,9 @@
 - pyshacl: the reference engine, on an rdflib data graph;
 - rudof: pyrudof (Rust), an independent implementation.
 
-All three validate the same data graph: the record, its derived facts (queries/derive/, OWL 2 RL) and the small part
-of the guideline the shapes join to (thresholds, regimen composition and drug classes, functional properties).
+All three validate the same data graph: the record, its derived facts (queries/derive/, OWL 2 RL) and the support
+part of the guideline the shapes and rules read (Engine.support_quads: thresholds, regimen composition, drug
+classes, types).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from .guideline import SHAPES_GRAPH
-from .namespaces import BATCH_GRAPH, GUIDELINE_GRAPH, PREFIXES, RDF_TYPE, SH, sparql_prefixes
+from .namespaces import PREFIXES, RDF_TYPE, SH
 
 ENGINES = ("fast", "pyshacl", "rudof")
 _SEV = {"Violation": "violation", "Warning": "warning", "Info": "info",
@@ -49,11 +50,18 @@ class PatientReport:
         return not any(r.severity == "violation" for r in self.results)
 
 
-SUPPORT_QUERY = """CONSTRUCT { ?s ?p ?o } WHERE {
-  { ?s crlm:quantityValue ?o BIND(crlm:quantityValue AS ?p) }
-  UNION { ?s crlm:hasComponent ?o BIND(crlm:hasComponent AS ?p) }
-  UNION { ?s crlm:memberOfDrugClass ?o BIND(crlm:memberOfDrugClass AS ?p) }
-  UNION { ?s a owl:FunctionalProperty BIND(rdf:type AS ?p) BIND(owl:FunctionalProperty AS ?o) } }"""
+
+
+
+def _to_rdflib(term):
+    import rdflib
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    if term.language:
+        return rdflib.Literal(term.value, lang=term.language)
+    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
 
 
 class Validator:
@@ -69,9 +77,9 @@ class Validator:
 
     # ------------------------------------------------------------------ data
     def support_triples(self) -> list:
+        """The same support part of the guideline the fast path sees (Engine.support_quads)."""
         if self._support is None:
-            self._support = list(self.g.store.query(sparql_prefixes() + SUPPORT_QUERY,
-                                                    default_graph=ox.NamedNode(GUIDELINE_GRAPH)))
+            self._support = [ox.Triple(q.subject, q.predicate, q.object) for q in self.engine.support_quads()]
         return self._support
 
     def shapes_turtle(self) -> bytes:
@@ -89,14 +97,13 @@ class Validator:
     def validate(self, files, engine: str = "fast") -> list[PatientReport]:
         if engine not in ENGINES:
             raise ValueError(f"unknown SHACL engine {engine!r}; choose one of {', '.join(ENGINES)}")
-        store = self.g.store
-        batch = ox.NamedNode(BATCH_GRAPH)
+        store = self.engine.batch_store(files)
         try:
-            for pf in files:
-                store.extend(ox.Quad(t.subject, t.predicate, t.object, batch) for t in pf.triples)
             self.engine.deriver.run()
             if engine == "fast":
-                flags = self.engine.shapes.run(store)
+                present = {q.predicate.value for g in self.engine.deriver.graphs
+                           for q in store.quads_for_pattern(None, None, None, g)}
+                flags = self.engine.shapes.run(store, present)
                 results = [ValidationResult(p, f.constraint, f.focus, f.path, f.severity, f.kind, f.section,
                                             f.message_en, f.message_zh) for p, fs in flags.items() for f in fs]
             else:
@@ -105,7 +112,7 @@ class Validator:
                 data += self.support_triples()
                 results = (self._pyshacl if engine == "pyshacl" else self._rudof)(data)
         finally:
-            self.engine.deriver.clear()
+            self.engine.deriver.use(self.g.store)
         reports = []
         for pf in files:
             for patient in pf.patients:
@@ -125,7 +132,9 @@ class Validator:
     def _pyshacl(self, data) -> list[ValidationResult]:
         import pyshacl
         import rdflib
-        data_graph = rdflib.Graph().parse(data=ox.serialize(data, format=ox.RdfFormat.N_TRIPLES), format="nt")
+        data_graph = rdflib.Graph()          # built term by term, so blank nodes keep their identity
+        for t in data:
+            data_graph.add(tuple(_to_rdflib(x) for x in (t.subject, t.predicate, t.object)))
         if self._shapes_rdflib is None:
             self._shapes_rdflib = rdflib.Graph().parse(data=self.shapes_turtle(), format="turtle")
         _, report, _ = pyshacl.validate(data_graph, shacl_graph=self._shapes_rdflib, inference="none",

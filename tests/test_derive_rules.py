@@ -38,9 +38,8 @@ def test_rdflib_derives_what_oxigraph_derives(engine, guideline_graph, name):
     path = paths.EXAMPLES_DIR / name
     # Oxigraph, through the engine
     pf = engine.reader.read(path)
-    store = engine.g.store
+    store = engine.batch_store([pf])
     try:
-        store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(BATCH_GRAPH)) for t in pf.triples)
         engine.deriver.run()
         ours = {(rdflib.URIRef(q.subject.value), rdflib.URIRef(q.predicate.value),
                  rdflib.URIRef(q.object.value) if isinstance(q.object, ox.NamedNode) else
@@ -48,7 +47,7 @@ def test_rdflib_derives_what_oxigraph_derives(engine, guideline_graph, name):
                 for r in engine.deriver.rules for q in store.quads_for_pattern(None, None, None, ox.NamedNode(r.iri))
                 if isinstance(q.subject, ox.NamedNode)}
     finally:
-        engine.deriver.clear()
+        engine.deriver.use(engine.g.store)
     # rdflib, the same rule files in the same order
     g = rdflib.Graph()
     for t in guideline_graph:

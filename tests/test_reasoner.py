@@ -21,15 +21,13 @@ EXAMPLES = sorted(paths.EXAMPLES_DIR.glob("*.ttl"))
 def _patient_state(engine, path):
     """(patient IRI, batch+derived triples, classes and sides from the compiled rules) for one example."""
     pf = engine.reader.read(path)
-    store = engine.g.store
-    batch = ox.NamedNode(BATCH_GRAPH)
+    store = engine.batch_store([pf])
     try:
-        store.extend(ox.Quad(t.subject, t.predicate, t.object, batch) for t in pf.triples)
         engine.deriver.run()
         base = [(q.subject, q.predicate, q.object) for g in engine.deriver.graphs[:-1] for q in store.quads_for_pattern(None, None, None, g)]
         inferred = [(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, ox.NamedNode(REASONED_GRAPH))]
     finally:
-        engine.deriver.clear()
+        engine.deriver.use(engine.g.store)
     return pf.patients[0], base, inferred
 
 
