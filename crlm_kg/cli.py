@@ -6,10 +6,16 @@ line on stderr, never a traceback).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 
 from . import __version__
+
+
+# Modules that add a command: each defines register(subparsers) and imports heavy libraries only inside its
+# command function, so that `crlm-kg --help` stays fast.
+COMMAND_MODULES: list[str] = []
 
 
 def _date(text: str):
@@ -24,6 +30,13 @@ def cmd_recommend(args) -> int:
     from .recommend import Engine
     from .render import result_to_json, result_to_text, results_to_turtle
 
+    if args.cohort:
+        from .cohort import run_cohort
+        if not args.out:
+            raise SystemExit("crlm-kg: error: --cohort needs --out DIR")
+        summary = run_cohort(args.inputs, args.out, workers=args.workers, batch_size=args.batch_size, as_of=args.as_of)
+        print(json.dumps(summary, indent=2))
+        return 0
     engine = Engine()
     results = engine.evaluate_files(args.inputs, as_of=args.as_of)
     out = sys.stdout
@@ -81,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=["text", "json", "turtle"], default="text")
     r.add_argument("--lang", choices=["zh", "en"], default="en")
     r.add_argument("--as-of", type=_date, default=None, metavar="DATE", help="evaluation date (default: today)")
+    r.add_argument("--cohort", action="store_true",
+                   help="evaluate many patients in batches on every core; write --out DIR/results.jsonl, results.nt, summary.json")
+    r.add_argument("--out", metavar="DIR", help="output folder for --cohort")
+    r.add_argument("--workers", type=int, default=None, help="worker processes for --cohort (default: the cores)")
+    r.add_argument("--batch-size", type=int, default=200, help="files per batch for --cohort (default 200)")
     r.set_defaults(func=cmd_recommend)
 
     v = sub.add_parser("validate", help="SHACL validation of patient records (exit 0 conforms, 1 violations, 2 bad input)")
@@ -97,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("coverage", help="the coverage table: recommendations per section, evidence level/grade and action")
     c.add_argument("--out", metavar="FILE", help="write Markdown here (docs/coverage.md) instead of stdout")
     c.set_defaults(func=cmd_coverage)
+
+    for module in COMMAND_MODULES:           # further commands, each in its own module with a register(sub)
+        importlib.import_module(module).register(sub)
     return p
 
 

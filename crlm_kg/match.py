@@ -122,20 +122,27 @@ def evaluate_all(criteria, facts: dict, thresholds: dict) -> Outcome:
 # Most criteria of most recommendations fail for a given patient. status() decides met / not met / unknown without
 # building explanations and stops at the first failing criterion; the full evaluate() runs only for what remains.
 
+def _hit(present, values) -> bool:
+    for f in present:
+        if f.value in values:
+            return True
+    return False
+
+
 def _leaf_status(c: Criterion, facts: dict, thresholds: dict) -> str:
     present = facts.get(c.feature)
     op = c.op
     if op == ABSENT:
         return NOT_MET if present else MET
     if op == INCLUDES or op == EXCLUDES:
-        hit = present is not None and any(f.value in c.values for f in present)
+        hit = present is not None and _hit(present, c.values)
         return MET if hit == (op == INCLUDES) else NOT_MET
     if not present:
         return UNKNOWN
     if op in EQ_OPS:
-        return MET if any(f.value in c.values for f in present) else NOT_MET
+        return MET if _hit(present, c.values) else NOT_MET
     if op in NE_OPS:
-        return NOT_MET if any(f.value in c.values for f in present) else MET
+        return NOT_MET if _hit(present, c.values) else MET
     return _leaf(c, facts, thresholds).status
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import json
 
 import pyoxigraph as ox
 
@@ -165,66 +166,85 @@ def result_to_text(result, lang: str = "en") -> str:
 
 # ---------------------------------------------------------------------- turtle
 def results_to_turtle(results, engine_version: str, generated: _dt.datetime | None = None) -> bytes:
+    prefixes = {k: PREFIXES[k] for k in ("crlm", "act", "rec", "prov", "xsd", "rdfs", "crlmr", "ex")}
+    triples = ox.parse(input=results_to_ntriples(results, engine_version, generated), format=ox.RdfFormat.N_TRIPLES)
+    return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)
+
+
+def _iri(value: str) -> str:
+    return f"<{value}>"
+
+
+def _literal(text: str, datatype: str | None = None, lang: str | None = None) -> str:
+    body = json.dumps(text, ensure_ascii=False)          # a JSON string is a valid N-Triples string literal body
+    if lang:
+        return f"{body}@{lang}"
+    return f"{body}^^<{datatype}>" if datatype else body
+
+
+def results_to_ntriples(results, engine_version: str, generated: _dt.datetime | None = None) -> bytes:
+    """The results as RDF (N-Triples): per patient an evaluation (prov:Activity), its recommendation results
+    (prov:Entity, prov:wasDerivedFrom the guideline recommendation, and per `because` fact the rule that derived it)
+    and its flags. Written as text directly: cohorts produce hundreds of thousands of triples."""
     generated = generated or _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
-    N, L = ox.NamedNode, ox.Literal
-    T = N(RDF_TYPE)
-    triples = []
-    add = lambda s, p, o: triples.append(ox.Triple(s, N(p) if isinstance(p, str) else p, o))  # noqa: E731
-    engine = N(BASE + "engine/" + engine_version)
-    add(engine, RDF_TYPE, N(PROV.SoftwareAgent))
-    add(engine, RDFS.label, L(f"crlm-kg {engine_version}"))
+    when = _literal(generated.isoformat(), XSD.dateTime)
+    out: list[str] = []
+    add = lambda s, p, o: out.append(f"{s} <{p}> {o} .\n")  # noqa: E731
+    engine = _iri(BASE + "engine/" + engine_version)
+    add(engine, RDF_TYPE, _iri(PROV.SoftwareAgent))
+    add(engine, RDFS.label, _literal(f"crlm-kg {engine_version}"))
     for r in results:
-        g = r.engine.g
         pid = hashlib.sha1(r.patient.encode()).hexdigest()[:12]
         base = BASE + f"result/{pid}/"
-        run = N(base + "evaluation")
-        add(run, RDF_TYPE, N(CRLM.Evaluation))
-        add(run, RDF_TYPE, N(PROV.Activity))
-        add(run, CRLM.forPatient, N(r.patient))
-        add(run, PROV.used, N(GUIDELINE_IRI))
-        add(run, PROV.used, N(r.patient))
+        run, patient = _iri(base + "evaluation"), _iri(r.patient)
+        add(run, RDF_TYPE, _iri(CRLM.Evaluation))
+        add(run, RDF_TYPE, _iri(PROV.Activity))
+        add(run, CRLM.forPatient, patient)
+        add(run, PROV.used, _iri(GUIDELINE_IRI))
+        add(run, PROV.used, patient)
         add(run, PROV.wasAssociatedWith, engine)
-        add(run, PROV.endedAtTime, L(generated.isoformat(), datatype=N(XSD.dateTime)))
-        add(run, CRLM.asOfDate, L(r.as_of.isoformat(), datatype=N(XSD.date)))
-        add(run, CRLM.sourceFile, L(str(r.source)))
+        add(run, PROV.endedAtTime, when)
+        add(run, CRLM.asOfDate, _literal(r.as_of.isoformat(), XSD.date))
+        add(run, CRLM.sourceFile, _literal(str(r.source)))
         for c in r.classes:
-            add(N(r.patient), RDF_TYPE, N(c))
+            add(patient, RDF_TYPE, _iri(c))
         for gr in r.recommendations:
-            node = N(base + "rec/" + gr.rec.iri.rsplit("/", 1)[-1])
-            add(node, RDF_TYPE, N(CRLM.RecommendationResult))
-            add(node, RDF_TYPE, N(PROV.Entity))
-            add(node, CRLM.forPatient, N(r.patient))
-            add(node, CRLM.recommendation, N(gr.rec.iri))
-            add(node, PROV.wasDerivedFrom, N(gr.rec.iri))
+            node_iri = base + "rec/" + gr.rec.iri.rsplit("/", 1)[-1]
+            node = _iri(node_iri)
+            add(node, RDF_TYPE, _iri(CRLM.RecommendationResult))
+            add(node, RDF_TYPE, _iri(PROV.Entity))
+            add(node, CRLM.forPatient, patient)
+            add(node, CRLM.recommendation, _iri(gr.rec.iri))
+            add(node, PROV.wasDerivedFrom, _iri(gr.rec.iri))
             add(node, PROV.wasGeneratedBy, run)
-            add(node, PROV.generatedAtTime, L(generated.isoformat(), datatype=N(XSD.dateTime)))
+            add(node, PROV.generatedAtTime, when)
             for a in gr.actions:
-                add(node, CRLM.givenAction, N(a))
-            for i, f in enumerate(gr.because):
-                b = N(node.value + f"/because/{i}")
+                add(node, CRLM.givenAction, _iri(a))
+            for i, f in enumerate({(f.feature, str(f.value)): f for f in gr.because}.values()):
+                b = _iri(node_iri + f"/because/{i}")
                 add(node, CRLM.becauseFact, b)
-                add(b, CRLM.feature, N(f.feature))
+                add(b, CRLM.feature, _iri(f.feature))
                 if f.value is not None:
-                    add(b, CRLM.factValue, N(f.value) if isinstance(f.value, str) and f.value.startswith("http") else L(display(f.value)))
+                    add(b, CRLM.factValue, _iri(f.value) if isinstance(f.value, str) and f.value.startswith("http")
+                        else _literal(display(f.value)))
                 if f.source and f.source != BATCH_GRAPH:
-                    add(b, PROV.wasDerivedFrom, N(f.source))
+                    add(b, PROV.wasDerivedFrom, _iri(f.source))
         for i, f in enumerate(r.flags):
-            node = N(base + f"flag/{i}")
-            add(node, RDF_TYPE, N(CRLM.FlagResult))
+            node = _iri(base + f"flag/{i}")
+            add(node, RDF_TYPE, _iri(CRLM.FlagResult))
             add(node, PROV.wasGeneratedBy, run)
-            add(node, CRLM.forPatient, N(r.patient))
-            add(node, CRLM.flagKind, L(f.kind))
-            add(node, CRLM.severity, L(f.severity))
-            add(node, CRLM.constraint, N(f.constraint))
-            add(node, CRLM.focus, N(f.focus) if f.focus.startswith("http") else L(f.focus))
+            add(node, CRLM.forPatient, patient)
+            add(node, CRLM.flagKind, _literal(f.kind))
+            add(node, CRLM.severity, _literal(f.severity))
+            add(node, CRLM.constraint, _iri(f.constraint))
+            add(node, CRLM.focus, _iri(f.focus) if f.focus.startswith("http") else _literal(f.focus))
             if f.path:
-                add(node, CRLM.flagPath, N(f.path))
+                add(node, CRLM.flagPath, _iri(f.path))
             if f.section:
-                add(node, CRLM.flagSection, L(f.section))
-            add(node, CRLM.message, L(f.message_en, language="en"))
-            add(node, CRLM.message, L(f.message_zh, language="zh"))
-    prefixes = {k: PREFIXES[k] for k in ("crlm", "act", "rec", "prov", "xsd", "rdfs", "crlmr", "ex")}
-    return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)
+                add(node, CRLM.flagSection, _literal(f.section))
+            add(node, CRLM.message, _literal(f.message_en, lang="en"))
+            add(node, CRLM.message, _literal(f.message_zh, lang="zh"))
+    return "".join(out).encode("utf-8")
 
 
 # ---------------------------------------------------------------------- validation reports
