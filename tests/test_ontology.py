@@ -106,3 +106,12 @@ def test_source_texts_are_verbatim(guideline):
                 bad.append(rec.iri)
                 break
     assert not bad, bad[:10]
+
+
+def test_generated_files_are_up_to_date():
+    """docs/coverage.md and shapes/generated/requirements.ttl equal a fresh generation from the ontology."""
+    from crlm_kg.coverage import coverage_markdown
+    from crlm_kg.guideline import Guideline
+    from crlm_kg.shapegen import generate
+    assert (paths.ROOT / "docs" / "coverage.md").read_text(encoding="utf-8") == coverage_markdown()
+    assert (paths.SHAPES_DIR / "generated" / "requirements.ttl").read_text(encoding="utf-8") == generate(Guideline.load(shapes=[]))
