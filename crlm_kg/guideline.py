@@ -68,10 +68,16 @@ class Action:
     closure: frozenset = field(default_factory=frozenset)
 
 
+def content_key(c: "Criterion") -> tuple:
+    """A key that depends only on what a criterion says (blank-node labels change from load to load)."""
+    return (c.kind, c.feature or "", c.op or "", tuple(sorted(map(str, c.values))), c.threshold or "",
+            tuple(content_key(m) for m in c.members))
+
+
 def _criterion_order(c: "Criterion") -> tuple:
     """Evaluation order of a recommendation's criteria: equality leaves first (they fail fastest), groups last."""
     rank = 0 if c.kind == "leaf" and c.op in (CRLM.equals, CRLM.oneOf) else 1 if c.kind == "leaf" else 2
-    return (rank, c.feature or "", c.node)
+    return (rank, content_key(c))
 
 
 def _q(store: ox.Store, query: str, graph: str = GUIDELINE_GRAPH):
@@ -204,7 +210,8 @@ class Guideline:
             props = raw.get(key, {})
             if CRLM.anyOf in props or CRLM.allOf in props:
                 kind = "any" if CRLM.anyOf in props else "all"
-                members = tuple(build(m, depth + 1) for m in sorted(props.get(CRLM.anyOf if kind == "any" else CRLM.allOf, []), key=str))
+                members = tuple(sorted((build(m, depth + 1) for m in props.get(CRLM.anyOf if kind == "any" else CRLM.allOf, [])),
+                                       key=content_key))   # stable order: by content, not by blank-node label
                 crit = Criterion(key, kind, members=members)
             else:
                 values = tuple(props.get(CRLM.value, [])) + tuple(props.get(CRLM.literalValue, []))
