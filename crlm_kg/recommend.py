@@ -138,7 +138,7 @@ class Engine:
             self.deriver.run()
             by_subject = self._index()
             present = {p for triples in by_subject.values() for p, _, _ in triples}
-            shape_flags = self.shapes.run(store, present, self.planned_actions(by_subject))
+            shape_flags = self.shapes.run(store, present, self.planned_actions(by_subject), index=by_subject)
             results = []
             for pf in files:
                 for patient in pf.patients:

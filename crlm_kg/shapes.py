@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from .guideline import SHAPES_GRAPH, Guideline
-from .namespaces import CRLM, PREFIXES, SH, sparql_prefixes
+from .namespaces import CRLM, PREFIXES, RDF_TYPE, SH, sparql_prefixes
 from .terms import display, to_python
 
 SEVERITY = {SH.Violation: "violation", SH.Warning: "warning", SH.Info: "info"}
@@ -31,6 +31,7 @@ class CompiledShape:
     messages: dict
     trigger: str | None = None     # a predicate the focus must have for any result: skip the query when absent
     action: str | None = None      # plan shapes: the restricted action a planned agent must contain
+    core: tuple | None = None      # core constraints: (component, path, value, members, target kind, target IRI)
 
 
 def _plan_action(select: str) -> str | None:
@@ -89,6 +90,24 @@ def compile_core(component: str, prop: str, value, members: list | None = None) 
         return (f"OPTIONAL {{ SELECT ?this (COUNT(DISTINCT ?v) AS ?count) WHERE {{ ?this {p} ?v }} GROUP BY ?this }} "
                 f"FILTER(COALESCE(?count, 0) < {n})")
     raise ValueError(component)
+
+
+def _core_fails(comp: str, value, limit, members) -> bool:
+    """Whether one value violates one core constraint component (incomparable values violate, as in SHACL)."""
+    if comp == "datatype":
+        return not isinstance(value, ox.Literal) or value.datatype != limit
+    if comp == "in":
+        return value not in members
+    if not isinstance(value, ox.Literal):
+        return True
+    try:
+        v, lim = to_python(value), to_python(limit)
+        if isinstance(v, bool) or isinstance(lim, bool) or type(v) is str or type(lim) is str:
+            return True
+        return not {"minInclusive": v >= lim, "maxInclusive": v <= lim,
+                    "minExclusive": v > lim, "maxExclusive": v < lim}[comp]
+    except (TypeError, ValueError):
+        return True
 
 
 class FlagShapes:
@@ -165,19 +184,47 @@ class FlagShapes:
                     kind=r["kind"].value if r["kind"] is not None else "data-contradiction",
                     severity=SEVERITY.get(r["sev"].value if r["sev"] is not None else SH.Violation, "violation"),
                     section=g.section_number(r["sec"].value) if r["sec"] is not None else "", messages=msgs,
-                    trigger=None if comp == "minCount" else r["path"].value))
+                    trigger=None if comp == "minCount" else r["path"].value,
+                    core=(comp, r["path"].value, quad.object, tuple(members or ()),
+                          "class" if r["tc"] is not None else "objectsOf", (r["tc"] or r["tof"]).value)))
 
     def format(self, template: str, row, lang: str) -> str:
         def sub(m):
-            term = row[m.group(1)]
+            term = row.get(m.group(1)) if isinstance(row, dict) else row[m.group(1)]
             if term is None:
                 return m.group(0)
+            if isinstance(term, str):
+                return term
             if isinstance(term, ox.NamedNode):
                 return self.g.label(term.value, lang)
             return display(to_python(term))
         return re.sub(r"\{[?$](\w+)\}", sub, template)
 
-    def run(self, store: ox.Store, present: set | None = None, planned: set | None = None) -> dict:
+    def _core_results(self, s: CompiledShape, index: dict):
+        """Evaluate one core constraint component on the batch index (subject → [(predicate, object, graph)]),
+        with SHACL's semantics; yields (patient, focus, value term or text)."""
+        comp, path, limit, members, kind, target = s.core
+        foci = []
+        for subject, triples in index.items():
+            for p, o, _ in triples:
+                if kind == "class" and p == RDF_TYPE and isinstance(o, ox.NamedNode) and o.value == target:
+                    foci.append((subject, subject))
+                elif kind == "objectsOf" and p == target:
+                    foci.append((subject, o))
+        for patient, focus in dict.fromkeys(foci):
+            values = list(dict.fromkeys(o for p, o, _ in index.get(focus, ()) if p == path))
+            if comp == "maxCount":
+                if len(values) > int(limit.value):
+                    yield patient, focus, ", ".join(display(to_python(v)) if isinstance(v, ox.Literal) else v.value for v in values)
+            elif comp == "minCount":
+                if len(values) < int(limit.value):
+                    yield patient, focus, None
+            else:
+                for v in values:
+                    if _core_fails(comp, v, limit, members):
+                        yield patient, focus, v
+
+    def run(self, store: ox.Store, present: set | None = None, planned: set | None = None, index: dict | None = None) -> dict:
         """patient IRI → list of Flag, for every shape result over the current batch. `present`: the predicates
         that occur in the batch (with derived facts); shapes whose trigger predicate is absent cannot fire.
         `planned`: every action contained in a planned agent; plan shapes on other actions cannot fire."""
@@ -187,6 +234,15 @@ class FlagShapes:
             if present is not None and s.trigger is not None and s.trigger not in present:
                 continue
             if planned is not None and s.action is not None and s.action not in planned:
+                continue
+            if index is not None and s.core is not None:          # core constraints: no query needed
+                for patient, focus, value in self._core_results(s, index):
+                    row = {"value": value}
+                    pkey = patient.value if isinstance(patient, ox.NamedNode) else str(patient)
+                    out[pkey].append(Flag(s.kind, s.severity, s.shape, pkey, s.section,
+                                          self.format(s.messages.get("en", s.messages.get("", "")), row, "en"),
+                                          self.format(s.messages.get("zh", s.messages.get("", "")), row, "zh"),
+                                          path=s.core[1]))
                 continue
             for row in store.query(s.query, use_default_graph_as_union=True):
                 owner = row["patient"] if "?patient" in s.query else None

@@ -101,9 +101,9 @@ class Validator:
         try:
             self.engine.deriver.run()
             if engine == "fast":
-                present = {q.predicate.value for g in self.engine.deriver.graphs
-                           for q in store.quads_for_pattern(None, None, None, g)}
-                flags = self.engine.shapes.run(store, present)
+                index = self.engine._index()
+                present = {p for triples in index.values() for p, _, _ in triples}
+                flags = self.engine.shapes.run(store, present, index=index)
                 results = [ValidationResult(p, f.constraint, f.focus, f.path, f.severity, f.kind, f.section,
                                             f.message_en, f.message_zh) for p, fs in flags.items() for f in fs]
             else:
