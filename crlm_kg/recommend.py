@@ -94,6 +94,7 @@ class Engine:
         self.cautions = [r for r in self.g.requirements if r.kind == "caution"]
         self.positive = {CRLM.For}
         self._support = None
+        self._shape_support = None
         from . import __version__
         self.version = __version__
 
@@ -108,19 +109,30 @@ class Engine:
         Computed once; each batch gets a fresh small store with these quads, so per-patient work never touches (or
         degrades, through insert/delete churn) the whole guideline store."""
         if self._support is None:
-            texts = [r.text for r in self.deriver.rules] + [s.query for s in self.shapes.shapes]
-            used = set()
-            for text in texts:
-                used.update(re.findall(r"<([^<>\s]+)>", text))
-                for prefix, local in re.findall(r"\b([a-z]+):([A-Za-z][\w-]*)", text):
-                    if prefix in PREFIXES:
-                        used.add(PREFIXES[prefix] + local)
-                if re.search(r"\sa\s", text):
-                    used.add(RDF_TYPE)
-            gg = ox.NamedNode(GUIDELINE_GRAPH)
-            self._support = [ox.Quad(q.subject, q.predicate, q.object, gg)
-                             for q in self.g.store.quads_for_pattern(None, None, None, gg) if q.predicate.value in used]
+            self._support = self._support_for([r.text for r in self.deriver.rules] + [s.query for s in self.shapes.shapes])
         return self._support
+
+    def shape_support_quads(self) -> list:
+        """The support the shapes alone need (for the reference SHACL engines, which get the derived facts already
+        computed): predicates used by the shape queries, and rdf:type triples only for the classes they name."""
+        if self._shape_support is None:
+            self._shape_support = self._support_for([s.query for s in self.shapes.shapes], types_named_only=True)
+        return self._shape_support
+
+    def _support_for(self, texts: list[str], types_named_only: bool = False) -> list:
+        used = set()
+        for text in texts:
+            used.update(re.findall(r"<([^<>\s]+)>", text))
+            for prefix, local in re.findall(r"\b([a-z]+):([A-Za-z][\w-]*)", text):
+                if prefix in PREFIXES:
+                    used.add(PREFIXES[prefix] + local)
+            if re.search(r"\sa\s", text):
+                used.add(RDF_TYPE)
+        gg = ox.NamedNode(GUIDELINE_GRAPH)
+        return [ox.Quad(q.subject, q.predicate, q.object, gg)
+                for q in self.g.store.quads_for_pattern(None, None, None, gg)
+                if q.predicate.value in used
+                and not (types_named_only and q.predicate.value == RDF_TYPE and q.object.value not in used)]
 
     def batch_store(self, files) -> ox.Store:
         store = ox.Store()

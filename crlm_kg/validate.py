@@ -77,9 +77,9 @@ class Validator:
 
     # ------------------------------------------------------------------ data
     def support_triples(self) -> list:
-        """The same support part of the guideline the fast path sees (Engine.support_quads)."""
+        """The part of the guideline the shapes read (Engine.shape_support_quads); derived facts come computed."""
         if self._support is None:
-            self._support = [ox.Triple(q.subject, q.predicate, q.object) for q in self.engine.support_quads()]
+            self._support = [ox.Triple(q.subject, q.predicate, q.object) for q in self.engine.shape_support_quads()]
         return self._support
 
     def shapes_turtle(self) -> bytes:
