@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from .guideline import SHAPES_GRAPH
+from .errors import InputError
 from .namespaces import PREFIXES, RDF_TYPE, SH
 
 ENGINES = ("fast", "pyshacl", "rudof")
@@ -137,8 +138,10 @@ class Validator:
             data_graph.add(tuple(_to_rdflib(x) for x in (t.subject, t.predicate, t.object)))
         if self._shapes_rdflib is None:
             self._shapes_rdflib = rdflib.Graph().parse(data=self.shapes_turtle(), format="turtle")
-        _, report, _ = pyshacl.validate(data_graph, shacl_graph=self._shapes_rdflib, inference="none",
-                                        advanced=False, allow_warnings=True)
+        _, report, text = pyshacl.validate(data_graph, shacl_graph=self._shapes_rdflib, inference="none",
+                                           advanced=False, allow_warnings=True)
+        if not isinstance(report, rdflib.Graph):           # pySHACL refused the shapes graph itself
+            raise InputError("shapes", None, f"pySHACL cannot run the shapes: {report}")
         owners = self._owners(data)
         SHN = rdflib.Namespace(PREFIXES["sh"])
         out = []
