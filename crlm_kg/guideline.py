@@ -145,6 +145,7 @@ class Guideline:
             if isinstance(s, ox.NamedNode) and isinstance(o, ox.Literal):
                 target = self.labels if p != PREFIXES["skos"] + "definition" else self.definitions
                 target.setdefault(s.value, {}).setdefault(o.language or "", o.value)
+        self.orders = {row["s"].value: int(row["o"].value) for row in _q(st, "SELECT ?s ?o WHERE { ?s crlm:order ?o . ?s a crlm:Strength }")}
         for row in _q(st, "SELECT ?s ?n WHERE { ?s skos:notation ?n }"):
             self.notations[row["s"].value] = row["n"].value
         for row in _q(st, "SELECT ?s ?n WHERE { ?s crlm:sectionNumber ?n }"):

@@ -21,7 +21,7 @@ import pyoxigraph as ox
 
 from .derive import Deriver
 from .guideline import Guideline, Recommendation, Requirement
-from .match import MET, NOT_MET, UNKNOWN, Fact, Outcome, compare_value, evaluate_all, status_all
+from .match import EQ_OPS, MET, NOT_MET, UNKNOWN, Fact, Outcome, _leaf_status, compare_value, evaluate_all, status_all
 from .namespaces import BATCH_GRAPH, CRLM, GUIDELINE_GRAPH, GUIDELINE_IRI, PREFIXES, RDF_TYPE, REASONED_GRAPH
 from .patients import PatientFile, PatientReader, expand_inputs
 from .reasoner import RLRules
@@ -75,9 +75,23 @@ class PatientResult:
 
 
 def _strength_rank(g: Guideline, rec: Recommendation) -> tuple:
-    from .namespaces import CRLM as C
-    order = {C.FirstChoice: 1, C.Recommended: 2, C.Consider: 3, C.NotRoutine: 4, C.NotRecommended: 5, C.ClinicalTrialOnly: 6}
-    return (order.get(rec.strength, 9), g.section_number(rec.section), rec.iri)
+    """Report order: by strength (crlm:order of the strength concepts), then section, then IRI."""
+    return (g.orders.get(rec.strength, 99), g.section_number(rec.section), rec.iri)
+
+
+def _gates(recommendations) -> list:
+    """Group the recommendations by a shared equality criterion (the one most recommendations share, e.g. "liver
+    metastases present"): one evaluation of the gate can then skip the whole group."""
+    from collections import Counter
+    from .guideline import content_key
+    eq = lambda rec: [c for c in rec.criteria if c.kind == "leaf" and c.op in EQ_OPS]  # noqa: E731
+    freq = Counter(content_key(c) for rec in recommendations for c in eq(rec))
+    groups: dict = {}
+    for rec in recommendations:
+        cands = eq(rec)
+        gate = max(cands, key=lambda c: (freq[content_key(c)], content_key(c))) if cands else None
+        groups.setdefault(content_key(gate) if gate else None, (gate, []))[1].append(rec)
+    return list(groups.values())
 
 
 class Engine:
@@ -97,6 +111,8 @@ class Engine:
         self._shape_support = None
         from . import __version__
         self.version = __version__
+        self.gates = _gates(self.g.recommendations)
+        self.ranks = {r.iri: _strength_rank(self.g, r) for r in self.g.recommendations}
 
     # ------------------------------------------------------------------ entry points
     def evaluate_files(self, inputs: list, as_of: _dt.date | None = None) -> list[PatientResult]:
@@ -198,7 +214,7 @@ class Engine:
         missing: dict = defaultdict(list)           # feature -> [(blocked IRI, section IRI, severity)]
         failed_requirements: dict = {}              # requirement IRI -> (Requirement, Outcome, actions)
 
-        for rec in g.recommendations:
+        for rec in self._candidates(facts, thresholds):
             if status_all(rec.criteria, facts, thresholds) == NOT_MET:     # cheap first pass, no explanations
                 continue
             out = evaluate_all(rec.criteria, facts, thresholds)
@@ -235,9 +251,15 @@ class Engine:
         flags += self._missing_flags(patient, missing)
         classes = sorted({o.value for p, o, graph in by_subject.get(ox.NamedNode(patient), [])
                           if p == RDF_TYPE and isinstance(o, ox.NamedNode) and o.value != CRLM.Patient})
-        given.sort(key=lambda gr: _strength_rank(g, gr.rec))
+        given.sort(key=lambda gr: self.ranks[gr.rec.iri])
         flags.sort(key=lambda f: ({"violation": 0, "warning": 1, "info": 2}.get(f.severity, 3), f.kind, f.constraint, f.path or ""))
         return PatientResult(patient, source, facts, classes, given, withheld, flags, as_of, self)
+
+    def _candidates(self, facts: dict, thresholds: dict):
+        """The recommendations whose shared first criterion (gate) does not already fail for the patient."""
+        for gate, group in self.gates:
+            if gate is None or _leaf_status(gate, facts, thresholds) != NOT_MET:
+                yield from group
 
     def _requirements_for(self, action: str, settings) -> list[Requirement]:
         info = self.g.actions.get(action)

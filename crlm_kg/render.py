@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import json
 
@@ -65,32 +66,43 @@ def derived_json(result) -> dict:
     }
 
 
+_STATIC: dict = {}
+
+
+def _static_parts(g, rec) -> dict:
+    """The patient-independent part of a recommendation's JSON, built once per guideline and recommendation."""
+    key = (id(g), rec.iri)
+    parts = _STATIC.get(key)
+    if parts is None:
+        parts = _STATIC[key] = {
+            "head": {"iri": rec.iri, "section": g.section_number(rec.section), "strength": g.notation(rec.strength),
+                     "evidence_level": g.notation(rec.level), "grade": g.notation(rec.grade),
+                     "setting": g.notation(rec.settings[0]) if rec.settings else None,
+                     "label_en": g.label(rec.iri, "en"), "label_zh": g.label(rec.iri, "zh"),
+                     "source_text_zh": g.text(rec.iri, CRLM.sourceText, "zh")},
+            "tail": {"settings": [g.notation(s) for s in rec.settings],
+                     "source_text_en": g.text(rec.iri, CRLM.sourceText, "en"),
+                     "schedule": [dict((k, float(v) if v is not None else None) for k, v in s.items()) for s in rec.schedules]},
+            "actions": {a: _action_json(g, a) for a in rec.actions}}
+    return parts
+
+
+def _action_json(g, a) -> dict:
+    info = g.actions.get(a)
+    return {"key": info.key if info else a.rsplit("/", 1)[-1], "iri": a,
+            "label_en": g.label(a, "en"), "label_zh": g.label(a, "zh"),
+            "codes": [dict(c) for c in info.codes] if info else []}
+
+
 def recommendation_json(g, gr) -> dict:
-    rec = gr.rec
-    actions = []
-    for a in gr.actions:
-        info = g.actions.get(a)
-        actions.append({"key": info.key if info else a.rsplit("/", 1)[-1], "iri": a,
-                        "label_en": g.label(a, "en"), "label_zh": g.label(a, "zh"),
-                        "codes": [dict(c) for c in info.codes] if info else []})
-    return {
-        "iri": rec.iri,
-        "section": g.section_number(rec.section),
-        "strength": g.notation(rec.strength),
-        "evidence_level": g.notation(rec.level),
-        "grade": g.notation(rec.grade),
-        "setting": g.notation(rec.settings[0]) if rec.settings else None,
-        "label_en": g.label(rec.iri, "en"),
-        "label_zh": g.label(rec.iri, "zh"),
-        "source_text_zh": g.text(rec.iri, CRLM.sourceText, "zh"),
-        "actions": actions,
-        "because": _because(g, gr.because),
-        "settings": [g.notation(s) for s in rec.settings],
-        "source_text_en": g.text(rec.iri, CRLM.sourceText, "en"),
-        "schedule": [dict((k, float(v) if v is not None else None) for k, v in s.items()) for s in rec.schedules],
-        "removed_actions": [{"key": g.actions[a].key if a in g.actions else a,
-                             "requirements": [req.iri for req, _ in fails]} for a, fails in gr.removed],
-    }
+    parts = _static_parts(g, gr.rec)
+    out = dict(parts["head"])
+    out["actions"] = [dict(parts["actions"][a]) for a in gr.actions]
+    out["because"] = _because(g, gr.because)
+    out.update(parts["tail"])
+    out["removed_actions"] = [{"key": g.actions[a].key if a in g.actions else a,
+                               "requirements": [req.iri for req, _ in fails]} for a, fails in gr.removed]
+    return out
 
 
 def flag_json(f) -> dict:
@@ -171,6 +183,7 @@ def results_to_turtle(results, engine_version: str, generated: _dt.datetime | No
     return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)
 
 
+@functools.lru_cache(maxsize=65536)
 def _iri(value: str) -> str:
     return f"<{value}>"
 
