@@ -15,6 +15,8 @@ import rdflib
 from crlm_kg import paths
 
 SHARED = paths.ROOT.parent / "shared"
+GUIDELINE_TEXT = SHARED / "guideline" / "crlm-guideline-2023.zh.md"
+needs_text = pytest.mark.skipif(not GUIDELINE_TEXT.is_file(), reason="shared/ (the guideline text) not beside the checkout")
 
 # The text's graded statements counted by (level, grade): read off the guideline by the methodologist (issue 2).
 EXPECTED_GRADINGS = {("1a", "A"): 10, ("1b", "A"): 8, ("1c", "B"): 1, ("2a", "B"): 8, ("2b", "B"): 8,
@@ -61,6 +63,7 @@ def test_every_chapter_has_recommendations(guideline):
     assert set(chapters) >= {"一、", "二、", "三、", "四、", "五、", "六、"}
 
 
+@needs_text
 def test_actions_mentioned_in_the_text_are_used(guideline):
     """Every action key whose Chinese label (or its core term) occurs in the guideline text is used by a recommendation
     (directly, or as a drug of a regimen a recommendation names)."""
@@ -93,6 +96,7 @@ def test_actions_ttl_is_generated_from_the_csv():
     assert fresh == (paths.ONTOLOGY_DIR / "actions.ttl").read_text(encoding="utf-8")
 
 
+@needs_text
 def test_source_texts_are_verbatim(guideline):
     """Every Chinese source text is a verbatim extract of the guideline (ignoring line breaks)."""
     text = (SHARED / "guideline" / "crlm-guideline-2023.zh.md").read_text(encoding="utf-8")
