@@ -15,10 +15,9 @@ import pyoxigraph as ox
 
 from . import paths
 from .errors import InputError
-from .namespaces import CODE_SYSTEMS, CRLM, GUIDELINE_GRAPH, PREFIXES, RDF_TYPE, sparql_prefixes
+from .namespaces import CODE_SYSTEMS, CRLM, GUIDELINE_GRAPH, PREFIXES, RDF_TYPE, SHAPES_GRAPH, sparql_prefixes  # noqa: F401
 from .terms import IllTyped, to_python
 
-SHAPES_GRAPH = GUIDELINE_GRAPH + "/shapes"
 
 
 @dataclass(frozen=True)

@@ -253,6 +253,8 @@ def results_to_ntriples(results, engine_version: str, generated: _dt.datetime | 
             add(node, CRLM.focus, _iri(f.focus) if f.focus.startswith("http") else _literal(f.focus))
             if f.path:
                 add(node, CRLM.flagPath, _iri(f.path))
+            if f.action:
+                add(node, CRLM.flagAction, _literal(f.action))
             if f.section:
                 add(node, CRLM.flagSection, _literal(f.section))
             add(node, CRLM.message, _literal(f.message_en, lang="en"))

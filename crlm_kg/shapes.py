@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from .guideline import SHAPES_GRAPH, Guideline
+from .guideline import Guideline
+from .namespaces import SHAPES_GRAPH
 from .namespaces import CRLM, PREFIXES, RDF_TYPE, SH, sparql_prefixes
 from .terms import display, to_python
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from .guideline import SHAPES_GRAPH
+from .namespaces import SHAPES_GRAPH
 from .errors import InputError
 from .namespaces import PREFIXES, RDF_TYPE, SH
 
