@@ -15,7 +15,7 @@ from . import __version__
 
 # Modules that add a command: each defines register(subparsers) and imports heavy libraries only inside its
 # command function, so that `crlm-kg --help` stays fast.
-COMMAND_MODULES: list[str] = ["crlm_kg.export_cli", "crlm_kg.query_cli"]
+COMMAND_MODULES: list[str] = ["crlm_kg.export_cli", "crlm_kg.query_cli", "crlm_kg.check_cli"]
 
 
 def _date(text: str):

@@ -40,3 +40,21 @@ def qc_queries() -> list[Path]:
 
 def library_queries() -> list[Path]:
     return sorted(LIBRARY_DIR.glob("*.rq"))
+
+
+# the consistency check's own data: SHACL shapes for the guideline graph itself, extra SPARQL checks and the
+# hand-written check model (stated preferences, state space, treatment pathways)
+GUIDELINE_SHAPES_DIR = SHAPES_DIR / "guideline"
+QC_GUIDELINE_DIR = QUERIES_DIR / "qc-guideline"
+
+
+def guideline_shape_files() -> list[Path]:
+    return sorted(GUIDELINE_SHAPES_DIR.glob("*.ttl"))
+
+
+def guideline_qc_queries() -> list[Path]:
+    return sorted(QC_GUIDELINE_DIR.glob("*.rq"))
+
+
+def check_model_files() -> list[Path]:
+    return sorted(QC_GUIDELINE_DIR.glob("*.ttl"))

@@ -130,6 +130,15 @@ def _features(criteria) -> list[str]:
     return out
 
 
+def _can_be_unknown(criteria) -> bool:
+    """Whether a missing fact can leave the criteria undecided (closed-world operators never are)."""
+    def walk(c):
+        if c.kind == "leaf":
+            return c.op not in (CRLM.absent, CRLM.includes, CRLM.excludes)
+        return any(walk(m) for m in c.members)
+    return any(walk(c) for c in criteria)
+
+
 def _lit(text: str, lang: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + f'"@{lang}'
 
@@ -162,11 +171,11 @@ def generate(g: Guideline) -> str:
             shapes = [("plan", "Violation", "plan-conflict", comp.any_failed(req.criteria),
                        f"计划的{{?value}}不符合指南:{msg_zh}(患者:{values_zh})",
                        f"Planned {{?value}} conflicts with the guideline: {msg_en} (patient: {values_en})", plan_pattern),
-                      ("plan-unconfirmed", "Warning", "plan-conflict",
+                      *([] if not _can_be_unknown(req.criteria) else [("plan-unconfirmed", "Warning", "plan-conflict",
                        f"!({comp.all_met(req.criteria)}) && !({comp.any_failed(req.criteria)})",
                        f"计划的{{?value}}无法确认符合指南,缺少所需事实:{msg_zh}(患者:{values_zh})",
                        f"Planned {{?value}} cannot be confirmed: a fact it needs is missing. {msg_en} (patient: {values_en})",
-                       plan_pattern)]
+                       plan_pattern)])]
             trigger = _assessed_when(g, req.iri)
             if trigger:
                 shapes.append(("assessment", "Violation", "eligibility-violation",
