@@ -221,27 +221,30 @@ def results_to_ntriples(results, engine_version: str, generated: _dt.datetime | 
         add(run, CRLM.sourceFile, _literal(str(r.source)))
         for c in r.classes:
             add(patient, RDF_TYPE, _iri(c))
+        fact_nodes: dict = {}
         for gr in r.recommendations:
             node_iri = base + "rec/" + gr.rec.iri.rsplit("/", 1)[-1]
             node = _iri(node_iri)
+            # crlm:RecommendationResult ⊑ prov:Entity and crlm:recommendation ⊑ prov:wasDerivedFrom (ontology/crlm.ttl);
+            # the time is the evaluation's prov:endedAtTime: nothing implied is written again per recommendation
             add(node, RDF_TYPE, _iri(CRLM.RecommendationResult))
-            add(node, RDF_TYPE, _iri(PROV.Entity))
             add(node, CRLM.forPatient, patient)
             add(node, CRLM.recommendation, _iri(gr.rec.iri))
-            add(node, PROV.wasDerivedFrom, _iri(gr.rec.iri))
             add(node, PROV.wasGeneratedBy, run)
-            add(node, PROV.generatedAtTime, when)
             for a in gr.actions:
                 add(node, CRLM.givenAction, _iri(a))
-            for i, f in enumerate({(f.feature, str(f.value)): f for f in gr.because}.values()):
-                b = _iri(node_iri + f"/because/{i}")
+            for f in gr.because:
+                key = (f.feature, str(f.value))
+                b = fact_nodes.get(key)
+                if b is None:              # one node per patient fact, shared by every recommendation it supports
+                    b = fact_nodes[key] = _iri(base + f"fact/{len(fact_nodes)}")
+                    add(b, CRLM.feature, _iri(f.feature))
+                    if f.value is not None:
+                        add(b, CRLM.factValue, _iri(f.value) if isinstance(f.value, str) and f.value.startswith("http")
+                            else _literal(display(f.value)))
+                    if f.source and f.source != BATCH_GRAPH:
+                        add(b, PROV.wasDerivedFrom, _iri(f.source))
                 add(node, CRLM.becauseFact, b)
-                add(b, CRLM.feature, _iri(f.feature))
-                if f.value is not None:
-                    add(b, CRLM.factValue, _iri(f.value) if isinstance(f.value, str) and f.value.startswith("http")
-                        else _literal(display(f.value)))
-                if f.source and f.source != BATCH_GRAPH:
-                    add(b, PROV.wasDerivedFrom, _iri(f.source))
         for i, f in enumerate(r.flags):
             node = _iri(base + f"flag/{i}")
             add(node, RDF_TYPE, _iri(CRLM.FlagResult))

@@ -77,9 +77,14 @@ def test_turtle_matches_json_as_a_graph(results, guideline):
              for p in g.objects(node, C("forPatient")) for rec in g.objects(node, C("recommendation"))}
     expected = {(r.patient, gr.rec.iri) for r in results for gr in r.recommendations}
     assert pairs == expected
+    guideline_recs = {rdflib.URIRef(r.iri) for r in guideline.recommendations}
     for node in g.subjects(rdflib.RDF.type, C("RecommendationResult")):
-        assert set(g.objects(node, rdflib.URIRef(PROV.wasDerivedFrom))) & {rdflib.URIRef(r.iri) for r in guideline.recommendations}
-        assert (node, rdflib.URIRef(PROV.generatedAtTime), None) in g
+        # crlm:recommendation is a sub-property of prov:wasDerivedFrom; the time is on the generating activity
+        assert set(g.objects(node, C("recommendation"))) <= guideline_recs
+        run = g.value(node, rdflib.URIRef(PROV.wasGeneratedBy))
+        assert (run, rdflib.URIRef(PROV.endedAtTime), None) in g
+        for fact in g.objects(node, C("becauseFact")):
+            assert (fact, C("feature"), None) in g
     flags = sum(len(r.flags) for r in results)
     assert len(set(g.subjects(rdflib.RDF.type, C("FlagResult")))) == flags
 
