@@ -149,23 +149,19 @@ def _leaf_status(c: Criterion, facts: dict, thresholds: dict) -> str:
 def status(c: Criterion, facts: dict, thresholds: dict) -> str:
     if c.kind == "leaf":
         return _leaf_status(c, facts, thresholds)
-    unknown = False
     if c.kind == "any":
+        unknown = False
         for m in c.members:
             s = status(m, facts, thresholds)
             if s == MET:
                 return MET
             unknown = unknown or s == UNKNOWN
         return UNKNOWN if unknown else NOT_MET
-    for m in c.members:
-        s = status(m, facts, thresholds)
-        if s == NOT_MET:
-            return NOT_MET
-        unknown = unknown or s == UNKNOWN
-    return UNKNOWN if unknown else MET
+    return status_all(c.members, facts, thresholds)
 
 
 def status_all(criteria, facts: dict, thresholds: dict) -> str:
+    """All of the criteria (an all-of group, or a recommendation's criteria): stops at the first that fails."""
     unknown = False
     for c in criteria:
         s = status(c, facts, thresholds)

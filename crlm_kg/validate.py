@@ -17,6 +17,7 @@ import pyoxigraph as ox
 from .namespaces import SHAPES_GRAPH
 from .errors import InputError
 from .namespaces import PREFIXES, RDF_TYPE, SH
+from .terms import to_rdflib
 
 ENGINES = ("fast", "pyshacl", "rudof")
 _SEV = {"Violation": "violation", "Warning": "warning", "Info": "info",
@@ -52,17 +53,6 @@ class PatientReport:
 
 
 
-
-
-def _to_rdflib(term):
-    import rdflib
-    if isinstance(term, ox.NamedNode):
-        return rdflib.URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return rdflib.BNode(term.value)
-    if term.language:
-        return rdflib.Literal(term.value, lang=term.language)
-    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
 
 
 class Validator:
@@ -135,7 +125,7 @@ class Validator:
         import rdflib
         data_graph = rdflib.Graph()          # built term by term, so blank nodes keep their identity
         for t in data:
-            data_graph.add(tuple(_to_rdflib(x) for x in (t.subject, t.predicate, t.object)))
+            data_graph.add(tuple(to_rdflib(x) for x in (t.subject, t.predicate, t.object)))
         if self._shapes_rdflib is None:
             self._shapes_rdflib = rdflib.Graph().parse(data=self.shapes_turtle(), format="turtle")
         _, report, text = pyshacl.validate(data_graph, shacl_graph=self._shapes_rdflib, inference="none",

@@ -14,6 +14,7 @@ import pyoxigraph as ox
 from ..derive import read_header
 from ..guideline import GUIDELINE_GRAPH, Guideline
 from ..namespaces import OWL, RDF_TYPE, compact, sparql_prefixes
+from ..terms import from_rdflib, to_rdflib
 from .describe import source
 from .findings import Finding
 
@@ -49,28 +50,6 @@ def hermit_findings(g: Guideline, timeout: int = 300) -> tuple[list[Finding], st
     return out, f"HermiT: {report.message}"
 
 
-def _to_ox(term):
-    import rdflib
-    if isinstance(term, rdflib.URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, rdflib.BNode):
-        return ox.BlankNode(str(term))
-    if term.language:
-        return ox.Literal(str(term), language=term.language)
-    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype))) if term.datatype else ox.Literal(str(term))
-
-
-def _to_rdflib(term):
-    import rdflib
-    if isinstance(term, ox.NamedNode):
-        return rdflib.URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return rdflib.BNode(term.value)
-    if term.language:
-        return rdflib.Literal(term.value, lang=term.language)
-    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
-
-
 def rl_closure(g: Guideline, probe: bool = True) -> tuple[ox.Store, dict]:
     """The OWL 2 RL closure of the guideline graph (plus one probe individual per named class)."""
     import rdflib
@@ -78,7 +57,7 @@ def rl_closure(g: Guideline, probe: bool = True) -> tuple[ox.Store, dict]:
 
     graph = rdflib.Graph()
     for t in guideline_triples(g):
-        graph.add((_to_rdflib(t.subject), _to_rdflib(t.predicate), _to_rdflib(t.object)))
+        graph.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
     probes = {}
     if probe:
         for i, c in enumerate(named_classes(g)):
@@ -88,8 +67,8 @@ def rl_closure(g: Guideline, probe: bool = True) -> tuple[ox.Store, dict]:
     reasoner = reasonable.PyReasoner()
     reasoner.from_graph(graph)
     store = ox.Store()
-    store.extend(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), ox.DefaultGraph()) for s, p, o in reasoner.reason())
-    store.extend(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), ox.DefaultGraph()) for s, p, o in graph)
+    store.extend(ox.Quad(from_rdflib(s), from_rdflib(p), from_rdflib(o), ox.DefaultGraph()) for s, p, o in reasoner.reason())
+    store.extend(ox.Quad(from_rdflib(s), from_rdflib(p), from_rdflib(o), ox.DefaultGraph()) for s, p, o in graph)
     return store, probes
 
 
