@@ -28,16 +28,18 @@ class PatientFile:
     patients: list[str]
 
 
-def expand_inputs(items: list[str]) -> list[Path]:
-    """FILE_OR_DIR arguments → Turtle files (directories: their *.ttl, sorted)."""
+def expand_inputs(items, suffixes: tuple = (".ttl",), recursive: bool = False) -> list[Path]:
+    """FILE_OR_DIR arguments → files: a directory gives its files with one of the suffixes (sorted; below it too
+    when recursive). An unknown path or a directory without such files is bad input."""
     out: list[Path] = []
-    for item in items:
+    for item in items or ():
         p = Path(item)
         if p.is_dir():
-            files = sorted(p.glob("*.ttl"))
-            if not files:
-                raise InputError(str(p), None, "directory has no .ttl files")
-            out.extend(files)
+            found = sorted(f for f in (p.rglob("*") if recursive else p.iterdir())
+                           if f.is_file() and f.suffix.lower() in suffixes)
+            if not found:
+                raise InputError(str(p), None, f"directory has no {', '.join(suffixes)} files")
+            out.extend(found)
         elif p.is_file():
             out.append(p)
         else:

@@ -283,19 +283,9 @@ def parse_params(items: Iterable[str]) -> dict[str, list[str]]:
 
 # ---------------------------------------------------------------------------------------------------- dataset
 def expand_data(items: Iterable[str | Path]) -> list[Path]:
-    out: list[Path] = []
-    for item in items or ():
-        p = Path(item)
-        if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.suffix.lower() in RDF_EXTENSIONS and f.is_file())
-            if not found:
-                raise InputError(str(p), None, "directory has no RDF files (" + ", ".join(RDF_EXTENSIONS) + ")")
-            out.extend(found)
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise InputError(str(p), None, "no such file or directory")
-    return out
+    """--data arguments: RDF files, or directories of them (sorted)."""
+    from .patients import expand_inputs
+    return expand_inputs(items, suffixes=tuple(RDF_EXTENSIONS))
 
 
 def data_graphs(files: Iterable[Path]) -> dict[Path, str]:

@@ -31,19 +31,8 @@ CHECKS = ("structure", "logic", "conflicts", "evidence", "thresholds", "coverage
 
 def expand_guideline_files(items) -> list[Path]:
     """GUIDELINE_FILES arguments: Turtle files, or directories (all *.ttl below them, sorted)."""
-    out: list[Path] = []
-    for item in items:
-        p = Path(item)
-        if p.is_dir():
-            files = sorted(p.rglob("*.ttl"))
-            if not files:
-                raise InputError(str(p), None, "directory has no .ttl files")
-            out += files
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise InputError(str(p), None, "no such file or directory")
-    return out
+    from ..patients import expand_inputs
+    return expand_inputs(items, recursive=True)
 
 
 def _queries(check: str) -> list[Path]:
