@@ -68,7 +68,11 @@ def _ns(prefix: str):
 
     class _N:
         def __getattr__(self, name: str) -> str:
-            return base + name
+            if name.startswith("__"):
+                raise AttributeError(name)
+            value = base + name
+            setattr(self, name, value)        # later lookups are plain attribute reads (hot paths use them)
+            return value
 
         def __getitem__(self, name: str) -> str:
             return base + name

@@ -201,19 +201,28 @@ class FlagShapes:
             return display(to_python(term))
         return re.sub(r"\{[?$](\w+)\}", sub, template)
 
-    def _core_results(self, s: CompiledShape, index: dict):
-        """Evaluate one core constraint component on the batch index (subject → [(predicate, object, graph)]),
-        with SHACL's semantics; yields (patient, focus, value term or text)."""
-        comp, path, limit, members, kind, target = s.core
-        foci = []
+    @staticmethod
+    def _core_view(index: dict) -> tuple:
+        """Built once per batch for the core constraints: foci by target, and values by (subject, predicate)."""
+        by_class: dict = defaultdict(list)
+        by_objects_of: dict = defaultdict(list)
+        values: dict = defaultdict(list)
         for subject, triples in index.items():
             for p, o, _ in triples:
-                if kind == "class" and p == RDF_TYPE and isinstance(o, ox.NamedNode) and o.value == target:
-                    foci.append((subject, subject))
-                elif kind == "objectsOf" and p == target:
-                    foci.append((subject, o))
+                values[(subject, p)].append(o)
+                if p == RDF_TYPE and isinstance(o, ox.NamedNode):
+                    by_class[o.value].append((subject, subject))
+                by_objects_of[p].append((subject, o))
+        return by_class, by_objects_of, values
+
+    def _core_results(self, s: CompiledShape, view: tuple):
+        """Evaluate one core constraint component on the batch (see _core_view), with SHACL's semantics; yields
+        (patient, focus, value term or text)."""
+        comp, path, limit, members, kind, target = s.core
+        by_class, by_objects_of, all_values = view
+        foci = by_class.get(target, ()) if kind == "class" else by_objects_of.get(target, ())
         for patient, focus in dict.fromkeys(foci):
-            values = list(dict.fromkeys(o for p, o, _ in index.get(focus, ()) if p == path))
+            values = list(dict.fromkeys(all_values.get((focus, path), ())))
             if comp == "maxCount":
                 if len(values) > int(limit.value):
                     yield patient, focus, ", ".join(display(to_python(v)) if isinstance(v, ox.Literal) else v.value for v in values)
@@ -231,13 +240,16 @@ class FlagShapes:
         `planned`: every action contained in a planned agent; plan shapes on other actions cannot fire."""
         from .recommend import Flag
         out: dict = defaultdict(list)
+        view = None
         for s in self.shapes:
             if present is not None and s.trigger is not None and s.trigger not in present:
                 continue
             if planned is not None and s.action is not None and s.action not in planned:
                 continue
             if index is not None and s.core is not None:          # core constraints: no query needed
-                for patient, focus, value in self._core_results(s, index):
+                if view is None:
+                    view = self._core_view(index)
+                for patient, focus, value in self._core_results(s, view):
                     row = {"value": value}
                     pkey = patient.value if isinstance(patient, ox.NamedNode) else str(patient)
                     out[pkey].append(Flag(s.kind, s.severity, s.shape, pkey, s.section,
