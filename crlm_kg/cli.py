@@ -10,6 +10,8 @@ import importlib
 import json
 import sys
 
+from .argtypes import iso_date
+
 from . import __version__
 
 
@@ -17,13 +19,6 @@ from . import __version__
 # command function, so that `crlm-kg --help` stays fast.
 COMMAND_MODULES: list[str] = ["crlm_kg.export_cli", "crlm_kg.query_cli", "crlm_kg.check_cli"]
 
-
-def _date(text: str):
-    import datetime as dt
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
 
 
 def cmd_recommend(args) -> int:
@@ -93,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="patient Turtle files or directories of them")
     r.add_argument("--format", choices=["text", "json", "turtle"], default="text")
     r.add_argument("--lang", choices=["zh", "en"], default="en")
-    r.add_argument("--as-of", type=_date, default=None, metavar="DATE", help="evaluation date (default: today)")
+    r.add_argument("--as-of", type=iso_date, default=None, metavar="DATE", help="evaluation date (default: today)")
     r.add_argument("--cohort", action="store_true",
                    help="evaluate many patients in batches on every core; write --out DIR/results.jsonl, results.nt, summary.json")
     r.add_argument("--out", metavar="DIR", help="output folder for --cohort")

@@ -95,6 +95,3 @@ class Deriver:
         rg = ox.NamedNode(REASONED_GRAPH)
         self.store.extend(ox.Quad(s, p, o, rg) for s, p, o in self.rl.infer(triples))
 
-    def clear(self) -> None:
-        for g in self.graphs:
-            self.store.remove_graph(g)

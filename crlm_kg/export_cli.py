@@ -1,16 +1,10 @@
 """`crlm-kg export`: write a release folder (see crlm_kg.export). Heavy imports happen inside the command."""
 from __future__ import annotations
 
-import argparse
 import sys
 
+from .argtypes import iso_date
 
-def _date(text: str):
-    import datetime as dt
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
 
 
 def cmd_export(args) -> int:
@@ -35,7 +29,7 @@ def register(subparsers) -> None:
                    help="RDF formats: ttl, nt, nq, xml, jsonld, comma-separated, or all (default: ttl)")
     e.add_argument("--include", default="all", metavar="PART[,PART…]",
                    help="ontology, shapes, queries, patients, results, docs, fhir, comma-separated, or all (default: all)")
-    e.add_argument("--date", type=_date, default=None, metavar="DATE",
+    e.add_argument("--date", type=iso_date, default=None, metavar="DATE",
                    help="release date (default: SOURCE_DATE_EPOCH, else the ontology's dcterms:modified/created)")
     e.add_argument("--sparql-endpoint", default=None, metavar="URL",
                    help="SPARQL endpoint named in the VoID/DCAT description (default: https://w3id.org/crlm-kg/sparql)")

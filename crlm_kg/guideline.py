@@ -225,7 +225,7 @@ class Guideline:
             build(key)
         return built
 
-    def _tops(self, criteria: dict[str, Criterion], subject_var: str, cls: str) -> dict[str, list[Criterion]]:
+    def _tops(self, criteria: dict[str, Criterion], cls: str) -> dict[str, list[Criterion]]:
         out: dict[str, list[Criterion]] = {}
         for row in _q(self.store, f"SELECT ?s ?c WHERE {{ ?s a {cls} ; crlm:criterion ?c }}"):
             node = row["c"]
@@ -235,7 +235,7 @@ class Guideline:
         return out
 
     def _compile_recommendations(self, criteria: dict[str, Criterion]) -> None:
-        tops = self._tops(criteria, "r", "crlm:Recommendation")
+        tops = self._tops(criteria, "crlm:Recommendation")
         rows = _q(self.store, """
             SELECT ?r ?sec ?strength ?dir ?grading ?level ?grade
                    (GROUP_CONCAT(DISTINCT STR(?setting); separator=" ") AS ?settings)
@@ -274,7 +274,7 @@ class Guideline:
 
     def _compile_requirements(self, criteria: dict[str, Criterion]) -> None:
         for cls, kind in (("crlm:ActionRequirement", "requirement"), ("crlm:ActionCaution", "caution")):
-            tops = self._tops(criteria, "q", cls)
+            tops = self._tops(criteria, cls)
             for row in _q(self.store, f"""SELECT ?q ?a (GROUP_CONCAT(DISTINCT STR(?s); separator=" ") AS ?settings)
                                           (GROUP_CONCAT(DISTINCT STR(?sec); separator=" ") AS ?secs) (SAMPLE(?po) AS ?planOnly)
                                           WHERE {{ ?q a {cls} ; crlm:restrictedAction ?a .

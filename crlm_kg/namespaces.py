@@ -54,7 +54,6 @@ SHAPES_GRAPH = GUIDELINE_GRAPH + "/shapes"        # the SHACL shapes, beside the
 DATA_GRAPH_BASE = BASE + "graph/data/"            # query/serve/push: one named graph per data file (+ file stem)
 BATCH_GRAPH = BASE + "graph/batch"        # patient records of the batch being evaluated
 REASONED_GRAPH = BASE + "graph/owl-rl"    # facts inferred by the compiled OWL 2 RL rules
-CONTEXT_NODE = BASE + "context/evaluation"
 
 
 def sparql_prefixes(names: list[str] | None = None) -> str:

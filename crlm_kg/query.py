@@ -32,8 +32,6 @@ from . import paths
 from .errors import InputError
 from .namespaces import DATA_GRAPH_BASE, GUIDELINE_GRAPH, PREFIXES, SHAPES_GRAPH, XSD, compact
 
-RESULT_MEDIA = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
-                "csv": "text/csv", "tsv": "text/tab-separated-values"}
 GRAPH_MEDIA = {"turtle": "text/turtle", "jsonld": "application/ld+json", "ntriples": "application/n-triples",
                "rdfxml": "application/rdf+xml"}
 _GRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "jsonld": ox.RdfFormat.JSON_LD,

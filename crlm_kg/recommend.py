@@ -15,14 +15,13 @@ import datetime as _dt
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyoxigraph as ox
 
 from .derive import Deriver
 from .guideline import Guideline, Recommendation, Requirement
 from .match import EQ_OPS, MET, NOT_MET, UNKNOWN, Fact, Outcome, _leaf_status, compare_value, evaluate_all, status_all
-from .namespaces import BATCH_GRAPH, CRLM, GUIDELINE_GRAPH, GUIDELINE_IRI, PREFIXES, RDF_TYPE, REASONED_GRAPH
+from .namespaces import BATCH_GRAPH, CRLM, GUIDELINE_GRAPH, PREFIXES, RDF_TYPE
 from .patients import PatientFile, PatientReader, expand_inputs
 from .reasoner import RLRules
 from .shapes import FlagShapes
@@ -247,7 +246,7 @@ class Engine:
 
         flags += self._requirement_flags(patient, failed_requirements, facts)
         flags += self._caution_flags(patient, given, facts)
-        flags += self._plan_flags(patient, by_subject, given, facts, missing)
+        flags += self._plan_flags(patient, by_subject, given)
         flags += self._missing_flags(patient, missing)
         classes = sorted({o.value for p, o, graph in by_subject.get(ox.NamedNode(patient), [])
                           if p == RDF_TYPE and isinstance(o, ox.NamedNode) and o.value != CRLM.Patient})
@@ -323,7 +322,7 @@ class Engine:
                                         path=c.criteria[0].feature if c.criteria else None, action=g.actions[c.action].key))
         return out
 
-    def _plan_flags(self, patient, by_subject, given, facts, missing) -> list[Flag]:
+    def _plan_flags(self, patient, by_subject, given) -> list[Flag]:
         """Planned actions that a recommendation applying to this patient advises against (not routine / not
         recommended). Plans that fail an action requirement are flagged by the plan shapes generated from the
         requirements (shapes/generated/requirements.ttl), run with the other shapes."""
@@ -372,8 +371,3 @@ class Engine:
                             path=feature, action=key, extra={"blocks": iris}))
         return out
 
-    def guideline_iri(self) -> str:
-        return GUIDELINE_IRI
-
-    def reasoned_graph(self) -> str:
-        return REASONED_GRAPH

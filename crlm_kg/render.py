@@ -13,7 +13,6 @@ from .namespaces import BASE, BATCH_GRAPH, CRLM, GUIDELINE_IRI, PREFIXES, PROV, 
 from .terms import display
 
 _CRLM = CRLM
-CONTRACT_FIELDS_NOTE = "Extra keys beyond the contract: source, as_of, settings, source_text_en, schedule, removed_actions, withheld, blocks, because[].feature/value/derived_by."
 
 
 def _label_pair(g, iri):

@@ -15,7 +15,7 @@ import pyoxigraph as ox
 
 from .guideline import Guideline
 from .namespaces import SHAPES_GRAPH
-from .namespaces import CRLM, PREFIXES, RDF_TYPE, SH, sparql_prefixes
+from .namespaces import PREFIXES, RDF_TYPE, SH, sparql_prefixes
 from .terms import display, to_python
 
 SEVERITY = {SH.Violation: "violation", SH.Warning: "warning", SH.Info: "info"}

@@ -16,6 +16,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from crlm_kg.terms import to_rdflib
 from crlm_kg import cli, paths
 from crlm_kg.check.run import CHECKS, run_check
 from crlm_kg.namespaces import compact
@@ -158,17 +159,9 @@ def test_witness_turtle_reads_the_same_in_two_parsers(witness_dir):
         a = rdflib.Graph().parse(path, format="turtle")
         b = rdflib.Graph()
         for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
-            b.add(tuple(_to_rdflib(x) for x in (t.subject, t.predicate, t.object)))
+            b.add(tuple(to_rdflib(x) for x in (t.subject, t.predicate, t.object)))
         assert len(a) > 0 and isomorphic(a, b)
 
-
-def _to_rdflib(term):
-    import rdflib
-    if isinstance(term, ox.NamedNode):
-        return rdflib.URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return rdflib.BNode(term.value)
-    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value)) if not term.language else rdflib.Literal(term.value, lang=term.language)
 
 
 # ---------------------------------------------------------------------- regions

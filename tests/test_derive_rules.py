@@ -8,7 +8,6 @@ import rdflib
 
 from crlm_kg import paths
 from crlm_kg.derive import load_rules, read_header
-from crlm_kg.namespaces import BATCH_GRAPH
 
 CASES = ["01-resectable-metachronous.ttl", "07-metachronous-after-oxaliplatin-adjuvant.ttl",
          "09-third-line-ras-wt-egfr-naive.ttl", "11-stage2-high-risk-colon.ttl", "14-ned-follow-up.ttl"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 
 import pyoxigraph as ox
 import pytest

@@ -5,14 +5,14 @@ owlrl is the reference here because it implements property chains (prp-spo2), wh
 `reasonable` does not derive them (checked while writing this test), so it cannot serve as the reference."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 import rdflib
 
 from crlm_kg import paths
-from crlm_kg.namespaces import BATCH_GRAPH, CRLM, GUIDELINE_GRAPH, PREFIXES, RDF_TYPE, REASONED_GRAPH
+from crlm_kg.terms import to_rdflib
+from crlm_kg.namespaces import CRLM, PREFIXES, RDF_TYPE, REASONED_GRAPH
 
 owlrl = pytest.importorskip("owlrl")
 EXAMPLES = sorted(paths.EXAMPLES_DIR.glob("*.ttl"))
@@ -31,13 +31,6 @@ def _patient_state(engine, path):
     return pf.patients[0], base, inferred
 
 
-def _to_rdflib(term):
-    if isinstance(term, ox.NamedNode):
-        return rdflib.URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return rdflib.BNode(term.value)
-    return rdflib.Literal(term.value, lang=term.language, datatype=None if term.language else rdflib.URIRef(term.datatype.value))
-
 
 @pytest.fixture(scope="module")
 def tbox():
@@ -51,7 +44,7 @@ def test_compiled_rules_match_full_owl_rl_closure(engine, tbox, path):
     for t in tbox:
         g.add(t)
     for s, p, o in base:
-        g.add((_to_rdflib(s), _to_rdflib(p), _to_rdflib(o)))
+        g.add((to_rdflib(s), to_rdflib(p), to_rdflib(o)))
     owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(g)
     closure = g
     P = rdflib.URIRef(patient)

@@ -15,7 +15,7 @@ import pyoxigraph as ox
 from ..guideline import GUIDELINE_GRAPH, Guideline
 from ..namespaces import CRLM, PREFIXES, sparql_prefixes
 from ..terms import to_python
-from . import sources
+from .. import paths
 
 
 @dataclass
@@ -146,7 +146,7 @@ def _profile(g: Guideline, node: str, labels: dict) -> Profile:
 
 
 def load_model(files: list[Path] | None = None) -> CheckModel:
-    files = list(files) if files is not None else sources.check_model_files()
+    files = list(files) if files is not None else paths.check_model_files()
     g = Guideline.load(files=files, shapes=[])
     m = CheckModel(g)
     for r in _rows(g, "SELECT ?r ?a ?t WHERE { ?r crlm:preferredOver ?a OPTIONAL { ?r crlm:preferenceText ?t } }"):

@@ -20,7 +20,6 @@ from .. import paths
 from ..derive import read_header
 from ..errors import InputError
 from ..guideline import GUIDELINE_GRAPH, Guideline
-from . import sources
 from .conflicts import ConflictChecker
 from .findings import CheckReport
 from .model import load_model
@@ -36,7 +35,7 @@ def expand_guideline_files(items) -> list[Path]:
 
 
 def _queries(check: str) -> list[Path]:
-    return [p for p in sources.guideline_qc_queries() if read_header(p.read_text(encoding="utf-8")).get("check") == check]
+    return [p for p in paths.guideline_qc_queries() if read_header(p.read_text(encoding="utf-8")).get("check") == check]
 
 
 @contextmanager
@@ -67,7 +66,7 @@ def run_check(files=None, hermit: bool = True, checks=CHECKS, model_files=None, 
         from .structure import qc_findings, query_findings, shacl_findings
         with _timed(report, "structure"):
             report.findings += qc_findings(g, paths.qc_queries())
-            report.findings += shacl_findings(g, files, sources.guideline_shape_files())
+            report.findings += shacl_findings(g, files, paths.guideline_shape_files())
             for q in _queries("structure"):
                 report.findings += query_findings(g, q, "structure", q.stem)
     if "logic" in checks:
